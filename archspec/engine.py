@@ -1,0 +1,350 @@
+"""The checker: walks the expanded graph once, inferring every layer, and collects diagnostics.
+
+Concrete sizes stay Python ints from end to end (sympy is never imported then); free sizes are
+sympy symbols, and every condition they must meet is solved exactly at the end by
+``archspec.domain`` into the set of valid input sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+from .diagnostics import Diagnostic, Severity, SpecPath
+from .expr import ExprError, Value, did_you_mean, parse_expression
+from .graph import INPUT, Graph, Node, expand
+from .layers import GLOBAL, Constraint, Context, Inferred, LayerError, format_shape
+from .layers.base import positive
+from .limits import DEFAULT_LIMITS, Limits
+from .report import AxisField, LayerRow, Report
+from .spec import Spec
+from .symbols import as_int, is_symbolic, symbol
+
+
+def analyze(spec: Spec, sizes: Mapping[str, int] | None = None, *, strict: bool = False,
+            limits: Limits = DEFAULT_LIMITS, **more_sizes: int) -> Report:
+    """Infer every layer of ``spec``; sizes bind free symbols (H=224) or override params."""
+    bound = {**(sizes or {}), **more_sizes}
+    return _Analysis(spec, bound, strict, limits).run()
+
+
+class _Analysis:
+    def __init__(self, spec: Spec, sizes: Mapping[str, int], strict: bool, limits: Limits):
+        self.spec = spec
+        self.sizes = dict(sizes)
+        self.strict = strict
+        self.limits = limits
+        self.diagnostics: list[Diagnostic] = []
+        self.constraints: list[tuple[Constraint, Node | None]] = []
+        self.remainders: list[tuple[Value, str, Node]] = []
+
+    # -- diagnostics -------------------------------------------------------------------------
+    def emit(self, severity: Severity, code: str, message: str, path: SpecPath,
+             hint: str | None = None, layer: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(severity, code, message, path=path, hint=hint,
+                                           layer=layer))
+
+    # -- names -------------------------------------------------------------------------------
+    def environment(self) -> dict[str, Value] | None:
+        free = self.spec.free_symbols()
+        known = set(free) | set(self.spec.params)
+        for key, value in self.sizes.items():
+            if key not in known:
+                guess = did_you_mean(key, sorted(known))
+                self.emit(Severity.ERROR, "unknown-size",
+                          f"--input names {key!r}, which is neither a symbol nor a param",
+                          (), f"did you mean {guess!r}?" if guess else
+                          f"known names: {', '.join(sorted(known)) or 'none'}")
+            elif not isinstance(value, int) or value < 1:
+                self.emit(Severity.ERROR, "out-of-range", f"{key} must be a positive integer. "
+                          f"Received: {key}={value!r}", ())
+        env: dict[str, Value] = {}
+        for name in free:
+            env[name] = self.sizes[name] if name in self.sizes else symbol(name)
+        for name, raw in self.spec.params.items():
+            if name in self.sizes:
+                env[name] = self.sizes[name]
+                continue
+            try:
+                env[name] = raw if isinstance(raw, int) else parse_expression(raw).evaluate(env)
+            except ExprError as exc:
+                self.emit(Severity.ERROR, "bad-expression", exc.message, ("params", name),
+                          exc.hint)
+                return None
+        return None if any(d.is_error for d in self.diagnostics) else env
+
+    def input_shape(self, env: Mapping[str, Value]) -> tuple[Value, ...] | None:
+        shape: list[Value] = []
+        for i, raw in enumerate(self.spec.input.shape):
+            path = ("input", "shape", i)
+            try:
+                value = raw if isinstance(raw, int) else parse_expression(raw).evaluate(env)
+            except ExprError as exc:
+                self.emit(Severity.ERROR, "bad-expression", exc.message, path, exc.hint)
+                return None
+            concrete = as_int(value)
+            if concrete is not None and concrete < 1:
+                self.emit(Severity.ERROR, "out-of-range",
+                          f"input sizes must be >= 1. Received: {raw!r} = {concrete}", path)
+                return None
+            shape.append(value)
+        return tuple(shape)
+
+    # -- the walk ----------------------------------------------------------------------------
+    def run(self) -> Report:
+        env = self.environment()
+        rows: list[LayerRow] = []
+        shape = self.input_shape(env) if env is not None else None
+        graph: Graph | None = None
+        if shape is not None and env is not None:
+            shape = self.augment(shape, env)
+        if shape is not None and env is not None:
+            graph, found = expand(self.spec, env, self.limits)
+            self.diagnostics.extend(found)
+        if graph is not None and shape is not None:
+            rows = self.walk(graph, shape)
+        report = Report(
+            spec_name=self.spec.name,
+            file=getattr(self.spec.source, "file", None),
+            input_shape=shape or (),
+            sizes=self.sizes,
+            layers=rows,
+            output=graph.output if graph else None,
+        )
+        if graph is not None and shape is not None and not any(
+                d.is_error for d in self.diagnostics):
+            report.valid_inputs = self.solve(shape)
+        report.diagnostics = _locate(self.diagnostics, self.spec.source)
+        return report
+
+    def augment(self, shape: tuple[Value, ...], env: Mapping[str, Value]) -> tuple[Value, ...] | None:
+        for i, aug in enumerate(self.spec.augment):
+            try:
+                shape = aug.infer(Context(env, aug.name or aug.type), shape)
+            except LayerError as exc:
+                path: SpecPath = ("augment", i) + ((exc.field,) if exc.field else ())
+                self.emit(Severity.ERROR, exc.code, exc.message, path, exc.hint)
+                return None
+            for axis, size in enumerate(shape[:-1]):
+                for c in positive(size, f"{aug.type} axis {axis}: {size}"):
+                    self.constraints.append((c, None))
+        return shape
+
+    def walk(self, graph: Graph, input_shape: tuple[Value, ...]) -> list[LayerRow]:
+        spatial = len(input_shape) - 1
+        origin = tuple(AxisField(1, 1, 0) for _ in range(spatial))
+        shapes: dict[str, tuple[Value, ...]] = {INPUT: input_shape}
+        fields: dict[str, tuple[AxisField, ...] | None] = {INPUT: origin}
+        rows: list[LayerRow] = []
+        failed: set[str] = set()
+        for node in graph.nodes:
+            if any(i in failed for i in node.inputs):
+                failed.add(node.name)
+                continue
+            inferred = self.infer(node, [shapes[i] for i in node.inputs])
+            if inferred is None:
+                failed.add(node.name)
+                continue
+            shapes[node.name] = tuple(inferred.shape)
+            rf = self.receptive_field(node, inferred, [fields[i] for i in node.inputs])
+            fields[node.name] = rf
+            line = None
+            source = self.spec.source
+            if source is not None:
+                pos = source.position(node.path)
+                line = pos[0] if pos else None
+            rows.append(LayerRow(
+                index=len(rows), name=node.name, type=node.layer.type,  # type: ignore[attr-defined]
+                inputs=node.inputs, output_shape=tuple(inferred.shape),
+                trainable_params=inferred.trainable, non_trainable_params=inferred.non_trainable,
+                macs=inferred.macs, receptive_field=rf, formulas=tuple(inferred.formulas),
+                scope=node.scope, line=line,
+            ))
+        return rows
+
+    def infer(self, node: Node, inputs: list[tuple[Value, ...]]) -> Inferred | None:
+        low, high = node.layer.arity
+        kind = node.layer.type  # type: ignore[attr-defined]
+        if len(inputs) < low or (high is not None and len(inputs) > high):
+            want = f"exactly {low}" if low == high else (
+                f"at least {low}" if high is None else f"{low} to {high}")
+            self.emit(Severity.ERROR, "wrong-arity",
+                      f"{kind} takes {want} input{'s' if want != 'exactly 1' else ''}, "
+                      f"got {len(inputs)}", (*node.path, "inputs"), layer=node.name)
+            return None
+        try:
+            inferred = node.layer.infer(Context(node.env, node.name), inputs)
+        except LayerError as exc:
+            path = (*node.path, exc.field) if exc.field else node.path
+            shapes = ", ".join(format_shape(s) for s in inputs)
+            self.emit(Severity.ERROR, exc.code,
+                      f"layer {node.name!r} ({kind}, input {shapes}): {exc.message}",
+                      path, exc.hint, node.name)
+            return None
+        for c in inferred.constraints:
+            self.constraints.append((c, node))
+        for warning in inferred.warnings:
+            self.emit(Severity.WARNING, warning.code, f"layer {node.name!r}: {warning.message}",
+                      node.path, warning.hint, node.name)
+        for dropped, formula in inferred.remainders:
+            self.tiling(node, dropped, formula)
+        return inferred
+
+    def tiling(self, node: Node, dropped: Value, formula: str) -> None:
+        concrete = as_int(dropped)
+        if concrete is None:
+            self.remainders.append((dropped, formula, node))
+            return
+        if concrete > 0:
+            self.emit(
+                Severity.ERROR if self.strict else Severity.WARNING, "stride-tiling",
+                f"layer {node.name!r}: the stride does not tile its input, the last {concrete} "
+                f"pixel{'s' if concrete > 1 else ''} of the axis are never seen ({formula}; "
+                "(W - F + 2P)/S + 1 is not whole)",
+                (*node.path, "strides"), "pad the input, or pick a size that tiles exactly",
+                node.name,
+            )
+
+    def receptive_field(self, node: Node, inferred: Inferred,
+                        inputs: list[tuple[AxisField, ...] | None]) -> tuple[AxisField, ...] | None:
+        if any(f is None for f in inputs) or inferred.windows == GLOBAL:
+            return None
+        fields = inputs[0]
+        assert fields is not None
+        if len(inputs) > 1:
+            fields = self.merge_fields(node, inputs)  # type: ignore[arg-type]
+        if len(inferred.shape) - 1 != len(fields) and not inferred.windows:
+            return fields if len(inferred.shape) - 1 == len(fields) else None
+        if inferred.upsample:
+            return tuple(AxisField(f.size, _div(f.jump, u), f.start)
+                         for f, u in zip(fields, inferred.upsample))
+        if not inferred.windows:
+            return fields
+        from .sizes import ReceptiveField, effective_kernel, receptive_field_step
+
+        out = []
+        for f, w in zip(fields, inferred.windows):  # type: ignore[arg-type]
+            if w.transposed:
+                jump = _div(f.jump, w.stride)
+                out.append(AxisField(f.size + (effective_kernel(w.kernel, w.dilation) - 1) * jump,
+                                     jump, f.start))
+                continue
+            step = receptive_field_step(ReceptiveField(f.size, f.jump, f.start), w.kernel,
+                                        w.stride, w.dilation, w.pad_before)
+            out.append(AxisField(step.size, step.jump, step.start))
+        return tuple(out)
+
+    def merge_fields(self, node: Node, inputs: list[tuple[AxisField, ...]]) -> tuple[AxisField, ...]:
+        """The largest field over the paths; paths seeing different grids are misaligned."""
+        merged = []
+        for axis in range(len(inputs[0])):
+            axes = [f[axis] for f in inputs if len(f) > axis]
+            biggest = axes[0]
+            for a in axes[1:]:
+                if _known_greater(a.size, biggest.size):
+                    biggest = a
+            for a in axes[1:]:
+                if _differs(a.jump, axes[0].jump) or _differs(a.start, axes[0].start):
+                    self.emit(
+                        Severity.WARNING, "misaligned-merge",
+                        f"layer {node.name!r}: its inputs see the image on different grids "
+                        f"(axis {axis}: jump {axes[0].jump} vs {a.jump}, centre {axes[0].start} "
+                        f"vs {a.start})", node.path,
+                        "align the branches' strides and paddings", node.name,
+                    )
+                    break
+            merged.append(biggest)
+        return tuple(merged)
+
+    # -- valid sizes -------------------------------------------------------------------------
+    def solve(self, shape: tuple[Value, ...]) -> dict[str, Any]:
+        free = [str(s) for d in shape if is_symbolic(d) for s in d.free_symbols]  # type: ignore[union-attr]
+        names = sorted(set(free))
+        if not names:
+            return {}
+        from . import domain
+
+        symbols = [symbol(n) for n in names]
+        constraints = [
+            domain.Constraint(c.kind, c.lhs, c.rhs, node.name if node else "augment")
+            for c, node in self.constraints
+        ]
+        bounds = {n: (self.spec.symbols[n].min if n in self.spec.symbols else None,
+                      self.spec.symbols[n].max if n in self.spec.symbols else None)
+                  for n in names}
+        result = domain.valid_sizes_by_symbol(constraints, symbols, bounds=bounds)
+        sets = {n: result[n] for n in names if n in result}
+        for name, sizes in sets.items():
+            if sizes.is_empty:
+                self.emit(Severity.ERROR, "no-valid-size",
+                          f"no size of {name} makes every layer valid", ("input", "shape"),
+                          "check the layers that shrink the input the most")
+        self.check_tiling(sets)
+        return sets
+
+    def check_tiling(self, sets: Mapping[str, Any]) -> None:
+        """A stride that drops pixels for some valid sizes: warn with the smallest such size."""
+        from . import domain
+
+        for dropped, formula, node in self.remainders:
+            names = [str(s) for s in dropped.free_symbols]  # type: ignore[union-attr]
+            if len(names) != 1 or names[0] not in sets:
+                continue
+            valid = sets[names[0]]
+            clean = domain.valid_sizes([domain.Constraint("eq", dropped, 0, node.name)],
+                                       symbol(names[0]))
+            bad = next((n for n in valid.first(64) if n not in clean), None)
+            if bad is None:
+                continue
+            self.emit(
+                Severity.ERROR if self.strict else Severity.WARNING, "stride-tiling",
+                f"layer {node.name!r}: the stride does not tile its input for some sizes, "
+                f"e.g. {names[0]}={bad} ({formula}); exact for {clean.describe(names[0])}",
+                (*node.path, "strides"), "restrict the input size or pad", node.name,
+            )
+
+
+def _div(a: Value, b: int) -> Value:
+    if isinstance(a, (int, Fraction)):
+        return Fraction(a, b) if isinstance(a, int) and a % b else (
+            a // b if isinstance(a, int) else a / b)
+    return a / b
+
+
+def _known_greater(a: Value, b: Value) -> bool:
+    ia, ib = as_int(a), as_int(b)
+    if ia is not None and ib is not None:
+        return ia > ib
+    try:
+        return bool(a > b)
+    except TypeError:
+        return False
+
+
+def _differs(a: Value, b: Value) -> bool:
+    if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)):
+        return a != b
+    try:
+        import sympy
+
+        return sympy.expand(a - b) != 0
+    except (TypeError, ValueError):
+        return False
+
+
+KEY_CODES = frozenset({"unknown-key"})
+
+
+def _locate(diagnostics: list[Diagnostic], source: Any) -> list[Diagnostic]:
+    """Fill in file, line and column from the document each path came from."""
+    if source is None:
+        return diagnostics
+    out = []
+    for d in diagnostics:
+        if d.line is None:
+            pos = (source.key_position(d.path) if d.code in KEY_CODES
+                   else source.position(d.path)) if d.path else None
+            d = d.at(source.file, *(pos if pos else (None, None)))
+        out.append(d)
+    return out

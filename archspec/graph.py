@@ -1,0 +1,333 @@
+"""From the spec's nested lists and blocks to a flat, ordered graph of named layers.
+
+Blocks are expanded here, once: each copy gets dotted names (``stage2.1.conv_a``), its own
+argument values and the path of its definition in the file, so every later diagnostic can point
+at the line that wrote the layer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .diagnostics import Diagnostic, Severity, SpecPath
+from .expr import ExprError, Value, did_you_mean, parse_expression
+from .layers import LayerBase
+from .limits import DEFAULT_LIMITS, Limits
+from .spec import BlockUse, Spec
+from .symbols import as_int
+
+INPUT = "input"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer of the expanded graph."""
+
+    name: str
+    layer: LayerBase
+    inputs: tuple[str, ...]
+    path: SpecPath
+    env: Mapping[str, Value]
+    scope: tuple[str, ...] = ()
+    """Names of the enclosing block copies, outermost first; the report folds on this."""
+    use_path: SpecPath | None = None
+    """Where the enclosing block was used, for layers defined inside a block."""
+
+
+@dataclass
+class Graph:
+    nodes: list[Node]
+    output: str
+    by_name: dict[str, Node] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_name = {n.name: n for n in self.nodes}
+
+
+@dataclass
+class _Pending:
+    name: str
+    layer: LayerBase
+    refs: list[str]
+    prefix: str
+    path: SpecPath
+    env: Mapping[str, Value]
+    scope: tuple[str, ...]
+    use_path: SpecPath | None
+
+
+class _Expander:
+    def __init__(self, spec: Spec, limits: Limits):
+        self.spec = spec
+        self.limits = limits
+        self.pending: list[_Pending] = []
+        self.names: dict[str, int] = {}
+        self.aliases: dict[str, str] = {}
+        self.counters: Counter[str] = Counter()
+        self.diagnostics: list[Diagnostic] = []
+        self.scope_inputs: dict[str, str] = {"": INPUT}
+        """Block-copy prefix -> the layer that feeds it, which ``input`` means inside."""
+
+    def error(self, code: str, message: str, path: SpecPath, hint: str | None = None,
+              layer: str | None = None) -> None:
+        self.diagnostics.append(
+            Diagnostic(Severity.ERROR, code, message, path=path, hint=hint, layer=layer))
+
+    def auto_name(self, kind: str) -> str:
+        """Keras's convention: conv2d, conv2d_1, conv2d_2, ..."""
+        while True:
+            n = self.counters[kind]
+            self.counters[kind] += 1
+            name = kind if n == 0 else f"{kind}_{n}"
+            if name not in self.names and name not in self.aliases:
+                return name
+
+    def integer(self, raw: int | str, env: Mapping[str, Value], path: SpecPath) -> int | None:
+        try:
+            value = raw if isinstance(raw, int) else parse_expression(raw).evaluate(env)
+        except ExprError as exc:
+            self.error("bad-expression", exc.message, path, exc.hint)
+            return None
+        concrete = as_int(value)
+        if concrete is None:
+            self.error("not-concrete", f"must be a concrete integer, got {raw!r}", path,
+                       "bind the symbols it uses under params:")
+        return concrete
+
+    def expand(self, layers: list, path: SpecPath, prefix: str, prev: str,
+               env: Mapping[str, Value], scope: tuple[str, ...], stack: tuple[str, ...],
+               use_path: SpecPath | None) -> str:
+        for i, entry in enumerate(layers):
+            here = (*path, i)
+            if isinstance(entry, BlockUse):
+                prev = self.use_block(entry, here, prefix, prev, env, scope, stack, use_path)
+                continue
+            name = prefix + (entry.name or self.auto_name(entry.type))  # type: ignore[attr-defined]
+            if name in self.names or name in self.aliases:
+                self.error("duplicate-name", f"layer name {name!r} is already used",
+                           (*here, "name"), "give every layer a unique name", name)
+                continue
+            if len(self.pending) >= self.limits.max_layers:
+                self.error("limit-exceeded",
+                           f"the spec expands to more than {self.limits.max_layers} layers",
+                           here, "raise Limits.max_layers if this is meant")
+                raise _Stop
+            self.names[name] = len(self.pending)
+            refs = list(entry.inputs) if entry.inputs else [_Resolved(prev)]
+            self.pending.append(_Pending(name, entry, refs, prefix, here, env, scope, use_path))
+            prev = name
+        return prev
+
+    def use_block(self, use: BlockUse, here: SpecPath, prefix: str, prev: str,
+                  env: Mapping[str, Value], scope: tuple[str, ...], stack: tuple[str, ...],
+                  use_path: SpecPath | None) -> str:
+        block = self.spec.blocks.get(use.block)
+        if block is None:
+            guess = did_you_mean(use.block, list(self.spec.blocks))
+            self.error("unknown-block", f"no block named {use.block!r}", (*here, "block"),
+                       f"did you mean {guess!r}?" if guess else "define it under blocks:")
+            return prev
+        if use.block in stack:
+            self.error("block-recursion",
+                       f"block {use.block!r} uses itself: {' -> '.join((*stack, use.block))}",
+                       (*here, "block"))
+            return prev
+        repeat = self.integer(use.repeat, env, (*here, "repeat"))
+        if repeat is None:
+            return prev
+        if not 1 <= repeat <= self.limits.max_repeat:
+            self.error("out-of-range",
+                       f"repeat must be between 1 and {self.limits.max_repeat}. "
+                       f"Received: repeat={use.repeat}", (*here, "repeat"))
+            return prev
+        args = self.block_args(use, block, env, here)
+        if args is None:
+            return prev
+        if use.inputs:
+            ref = use.inputs[0]
+            start = self.resolve_now(ref, prefix, here)
+            if start is None:
+                return prev
+            prev = start
+        base = use.name or self.auto_name(use.block)
+        block_path: SpecPath = ("blocks", use.block, "layers")
+        outer_use = use_path or here
+        for copy in range(1, repeat + 1):
+            instance = prefix + (f"{base}.{copy}" if repeat > 1 else base)
+            self.scope_inputs[instance + "."] = prev
+            prev = self.expand(block.layers, block_path, instance + ".", prev,
+                               {**env, **args}, (*scope, instance), (*stack, use.block),
+                               outer_use)
+            if repeat > 1:
+                self.aliases.setdefault(instance, prev)
+        self.aliases[prefix + base] = prev
+        return prev
+
+    def block_args(self, use: BlockUse, block, env, here: SpecPath) -> dict[str, Value] | None:  # type: ignore[no-untyped-def]
+        args: dict[str, Value] = {}
+        ok = True
+        for key in use.args:
+            if key not in block.args:
+                guess = did_you_mean(key, list(block.args))
+                self.error("unknown-argument", f"block {use.block!r} has no argument {key!r}",
+                           (*here, "args", key),
+                           f"did you mean {guess!r}?" if guess else
+                           f"its arguments are: {', '.join(block.args) or 'none'}")
+                ok = False
+        for key, arg in block.args.items():
+            raw = use.args.get(key, arg.default)
+            if raw is None:
+                self.error("missing-argument", f"block {use.block!r} needs argument {key!r}",
+                           (*here, "args"))
+                ok = False
+                continue
+            try:
+                args[key] = raw if isinstance(raw, int) else parse_expression(raw).evaluate(
+                    {**env, **args})
+            except ExprError as exc:
+                self.error("bad-expression", exc.message, (*here, "args", key), exc.hint)
+                ok = False
+        return args if ok else None
+
+    def resolve_now(self, ref: str, prefix: str, here: SpecPath) -> str | None:
+        target = self.lookup(ref, prefix)
+        if target is None:
+            self.dangling(ref, prefix, (*here, "inputs", 0), "must name a layer defined before")
+        return target
+
+    def lookup(self, ref: str, prefix: str) -> str | None:
+        if ref == INPUT:
+            return self.scope_inputs.get(prefix, INPUT)
+        for candidate in (prefix + ref, ref) if prefix else (ref,):
+            if candidate in self.names:
+                return candidate
+            if candidate in self.aliases:
+                return self.aliases[candidate]
+        return None
+
+    def dangling(self, ref: str, prefix: str, path: SpecPath, why: str = "") -> None:
+        visible = [n[len(prefix):] for n in self.names if n.startswith(prefix)]
+        visible += [INPUT, *self.aliases]
+        guess = did_you_mean(ref, visible)
+        self.error("unknown-input",
+                   f"inputs names {ref!r}, which is not a layer{' ' + why if why else ''}",
+                   path, f"did you mean {guess!r}?" if guess else None)
+
+
+class _Resolved(str):
+    """A reference already resolved to a full name (the implicit previous layer)."""
+
+
+class _Stop(Exception):
+    pass
+
+
+def expand(spec: Spec, env: Mapping[str, Value],
+           limits: Limits = DEFAULT_LIMITS) -> tuple[Graph | None, list[Diagnostic]]:
+    """Expand blocks, resolve ``inputs`` and order the layers; errors come back as values."""
+    ex = _Expander(spec, limits)
+    try:
+        last = ex.expand(spec.layers, ("layers",), "", INPUT, env, (), (), None)
+    except _Stop:
+        return None, ex.diagnostics
+    inputs: dict[str, tuple[str, ...]] = {}
+    for p in ex.pending:
+        resolved = []
+        for k, ref in enumerate(p.refs):
+            if isinstance(ref, _Resolved):
+                resolved.append(str(ref))
+                continue
+            target = ex.lookup(ref, p.prefix)
+            if target is None:
+                ex.dangling(ref, p.prefix, (*p.path, "inputs", k))
+            elif target == p.name:
+                ex.error("cycle", f"layer {p.name!r} takes itself as input",
+                         (*p.path, "inputs", k), layer=p.name)
+            else:
+                resolved.append(target)
+        inputs[p.name] = tuple(resolved)
+    output = last
+    if spec.output is not None:
+        target = ex.lookup(spec.output, "")
+        if target is None:
+            ex.dangling(spec.output, "", ("output",))
+        else:
+            output = target
+    if any(d.is_error for d in ex.diagnostics):
+        return None, ex.diagnostics
+    order = _toposort(ex, inputs)
+    if order is None:
+        return None, ex.diagnostics
+    by_name = {p.name: p for p in ex.pending}
+    nodes = [
+        Node(name, by_name[name].layer, inputs[name], by_name[name].path, by_name[name].env,
+             by_name[name].scope, by_name[name].use_path)
+        for name in order
+    ]
+    _warn_unused(ex, nodes, output)
+    return Graph(nodes, output), ex.diagnostics
+
+
+def _toposort(ex: _Expander, inputs: dict[str, tuple[str, ...]]) -> list[str] | None:
+    """Kahn's algorithm, keeping the file's order among layers that are ready together."""
+    position = {p.name: i for i, p in enumerate(ex.pending)}
+    waiting = {name: {i for i in deps if i != INPUT} for name, deps in inputs.items()}
+    users: dict[str, list[str]] = {name: [] for name in inputs}
+    for name, deps in waiting.items():
+        for dep in deps:
+            users[dep].append(name)
+    import heapq
+
+    ready = [(position[n], n) for n, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        order.append(name)
+        for user in users[name]:
+            waiting[user].discard(name)
+            if not waiting[user]:
+                heapq.heappush(ready, (position[user], user))
+    if len(order) == len(inputs):
+        return order
+    stuck = [p for p in ex.pending if waiting[p.name]]
+    cycle = _find_cycle({p.name: waiting[p.name] for p in stuck})
+    first = min(cycle, key=lambda n: position[n])
+    pending = ex.pending[position[first]]
+    ex.error("cycle", f"layers form a cycle: {' -> '.join([*cycle, cycle[0]])}",
+             (*pending.path, "inputs"), "a layer's inputs must come from earlier in the graph",
+             first)
+    return None
+
+
+def _find_cycle(waiting: dict[str, set[str]]) -> list[str]:
+    start = next(iter(waiting))
+    seen: list[str] = []
+    node = start
+    while node not in seen:
+        seen.append(node)
+        node = next(iter(sorted(waiting[node])))
+    return seen[seen.index(node):]
+
+
+def _warn_unused(ex: _Expander, nodes: list[Node], output: str) -> None:
+    """A branch that never reaches the output is dropped by Keras; say so instead."""
+    by_name = {n.name: n for n in nodes}
+    live = set()
+    stack = [output]
+    while stack:
+        name = stack.pop()
+        if name in live or name not in by_name:
+            continue
+        live.add(name)
+        stack.extend(by_name[name].inputs)
+    for node in nodes:
+        if node.name not in live:
+            ex.diagnostics.append(Diagnostic(
+                Severity.WARNING, "unused-layer",
+                f"layer {node.name!r} does not lead to the output {output!r}",
+                path=node.path, layer=node.name,
+                hint="name it in a later layer's inputs, or remove it",
+            ))

@@ -1,0 +1,238 @@
+"""What every layer kind shares: field types, the evaluation context and the result of inference.
+
+A layer kind is one pydantic model: its fields are what a spec may say about it, and its
+``infer`` method is its arithmetic (output shape, parameters, MACs, receptive-field step).
+Keeping both in one class means adding a kind touches one place here and one in ``builders``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+
+from ..expr import ExprError, Value, parse_expression
+from ..symbols import as_int, is_symbolic
+
+Shape = tuple[Value, ...]
+
+
+def _int_or_expression(value: Any) -> int | str:
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer or an expression, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            parse_expression(value)
+        except ExprError as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            raise ValueError(f"{exc.message}{hint}") from None
+        return value
+    raise ValueError(
+        f"expected an integer or an expression such as '2*width', got {type(value).__name__}"
+    )
+
+
+IntExpr = Annotated[
+    Union[int, str],
+    PlainValidator(_int_or_expression),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer"},
+                {"type": "string", "description": "arithmetic over params and symbols"},
+            ]
+        }
+    ),
+]
+"""An integer, or an expression over params, block arguments and symbols: ``"2*width"``."""
+
+PerAxis = Union[IntExpr, list[IntExpr]]
+"""One value for every spatial axis, or a list with one value per axis."""
+
+PaddingMode = Literal["valid", "same"]
+
+
+class StrictModel(BaseModel):
+    """Base of every spec object: unknown keys are errors, and parsed specs are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LayerError(Exception):
+    """A problem found while inferring one layer; ``field`` says which key to point at."""
+
+    def __init__(
+        self, message: str, field: str | None = None, code: str = "invalid-layer",
+        hint: str | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A condition on free sizes that must hold for the network to be valid."""
+
+    kind: Literal["ge", "eq"]
+    lhs: Value
+    rhs: Value
+    field: str | None = None
+    formula: str = ""
+
+
+@dataclass(frozen=True)
+class Window:
+    """How one spatial axis maps inputs to outputs, for the receptive-field recurrence."""
+
+    kernel: int
+    stride: int
+    dilation: int = 1
+    pad_before: Value = 0
+    transposed: bool = False
+
+
+GLOBAL = "global"
+"""Marks an output that sees its whole input (global pooling, flatten + dense, SPP)."""
+
+
+@dataclass
+class Inferred:
+    """Everything the engine learns about one layer from its inputs."""
+
+    shape: Shape
+    trainable: Value = 0
+    non_trainable: Value = 0
+    macs: Value = 0
+    windows: Sequence[Window] | str | None = None
+    """Per spatial axis windows, GLOBAL, or None for a layer that maps each position to itself."""
+    upsample: Sequence[int] | None = None
+    formulas: Sequence[str] = ()
+    constraints: list[Constraint] = field(default_factory=list)
+    remainders: list[tuple[Value, str]] = field(default_factory=list)
+    """Input pixels a strided window never reaches, per axis, with the axis's formula."""
+    warnings: list[LayerError] = field(default_factory=list)
+
+
+class Context:
+    """Evaluates a layer's fields in the names in scope and collects its conditions."""
+
+    def __init__(self, env: Mapping[str, Value], layer_name: str):
+        self.env = env
+        self.layer_name = layer_name
+
+    def value(self, raw: int | str, field: str) -> Value:
+        if isinstance(raw, int):
+            return raw
+        try:
+            return parse_expression(raw).evaluate(self.env)
+        except ExprError as exc:
+            raise LayerError(exc.message, field, "bad-expression", exc.hint) from None
+
+    def count(self, raw: int | str, field: str, minimum: int = 1) -> Value:
+        """A count such as filters or units: may stay symbolic (a polynomial in params)."""
+        value = self.value(raw, field)
+        concrete = as_int(value)
+        if concrete is not None:
+            if concrete < minimum:
+                raise LayerError(
+                    f"must be >= {minimum}. Received: {field}={_show(raw, concrete)}",
+                    field, "out-of-range",
+                )
+            return concrete
+        return value
+
+    def integer(self, raw: int | str, field: str, minimum: int = 1) -> int:
+        """A size that enters floor/ceil divisors (kernel, stride, dilation): must be concrete."""
+        value = self.count(raw, field, minimum)
+        concrete = as_int(value)
+        if concrete is None:
+            raise LayerError(
+                f"must be a concrete integer, got {raw!r} which depends on "
+                f"{', '.join(sorted(str(s) for s in value.free_symbols))}",  # type: ignore[union-attr]
+                field, "not-concrete",
+                hint="bind the symbol with --input or under params:",
+            )
+        return concrete
+
+    def per_axis(self, raw: int | str | list[int | str], field: str, rank: int,
+                 minimum: int = 1) -> tuple[int, ...]:
+        if isinstance(raw, list):
+            if len(raw) != rank:
+                raise LayerError(
+                    f"needs one value per spatial axis ({rank}), got {len(raw)}. "
+                    f"Received: {field}={raw}", field, "wrong-rank",
+                )
+            return tuple(self.integer(r, field, minimum) for r in raw)
+        return (self.integer(raw, field, minimum),) * rank
+
+
+def _show(raw: int | str, value: int) -> str:
+    return str(value) if isinstance(raw, int) else f"{raw!r} = {value}"
+
+
+def product(values: Sequence[Value]) -> Value:
+    out: Value = 1
+    for v in values:
+        out = out * v
+    return out
+
+
+def need_rank(shape: Shape, rank: int, kind: str) -> None:
+    """Keras layers fix the rank of their input; say which rank and why."""
+    if len(shape) != rank:
+        dims = {2: "(steps, channels)", 3: "(height, width, channels)",
+                4: "(depth, height, width, channels)"}.get(rank, f"rank {rank}")
+        raise LayerError(
+            f"{kind} expects inputs of shape {dims} (rank {rank}), "
+            f"got rank {len(shape)}: {format_shape(shape)}",
+            None, "rank-mismatch",
+        )
+
+
+def format_shape(shape: Shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def positive(size: Value, formula: str, field: str | None = None) -> list[Constraint]:
+    """An output size must be at least 1: an error now if concrete, a condition if symbolic."""
+    concrete = as_int(size)
+    if concrete is not None:
+        if concrete < 1:
+            raise LayerError(
+                f"output size {concrete} < 1: {formula}", field, "output-size",
+                hint="use a smaller kernel or stride, 'same' padding, or a larger input",
+            )
+        return []
+    return [Constraint("ge", size, 1, field, formula)]
+
+
+class LayerBase(StrictModel):
+    """Fields every layer has. Subclasses add ``type`` and their own fields."""
+
+    name: str | None = Field(
+        None, description="Unique layer name; defaults to the type with a counter (conv2d_1).",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=100,
+    )
+    inputs: list[str] | None = Field(
+        None, description="Names of the layers feeding this one; default: the previous layer.",
+        min_length=1, max_length=64,
+    )
+
+    arity: ClassVar[tuple[int, int | None]] = (1, 1)
+    """How many inputs the kind takes: (minimum, maximum or None for unbounded)."""
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:  # pragma: no cover
+        raise NotImplementedError
+
+
+def symbolic(value: Value) -> bool:
+    return is_symbolic(value)

@@ -1,0 +1,369 @@
+"""Convolutions: plain, grouped, dilated, depthwise, separable, transposed; 1-D to 3-D.
+
+Per spatial axis the output size is the lecture's ``(W - F + 2P)/S + 1`` with Keras's rounding
+(``archspec.sizes``). Explicit padding, which Keras's convolutions lack, is built as a
+zero-padding layer followed by a 'valid' convolution, and counted the same way here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import Field, PlainValidator, WithJsonSchema
+
+from .. import sizes
+from .activations import Activation, activation_params
+from .base import (
+    Constraint,
+    Context,
+    Inferred,
+    IntExpr,
+    LayerBase,
+    LayerError,
+    PerAxis,
+    Shape,
+    Window,
+    need_rank,
+    positive,
+    product,
+)
+
+
+def _padding(value: Any) -> Any:
+    if value in ("valid", "same", "causal"):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"padding must be 'valid', 'same', an integer or a list; got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"padding must be >= 0. Received: padding={value}")
+        return value
+    if isinstance(value, list) and value:
+        for item in value:
+            pair = item if isinstance(item, list) else [item]
+            if len(pair) not in (1, 2) or not all(
+                isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in pair
+            ):
+                raise ValueError(
+                    "padding entries must be integers >= 0 or [before, after] pairs. "
+                    f"Received: padding={value}"
+                )
+        return value
+    if isinstance(value, str):
+        raise ValueError(
+            f"padding must be 'valid', 'same', 'causal' (conv1d only), an integer or a list; "
+            f"got {value!r}"
+        )
+    raise ValueError(f"padding must be 'valid', 'same', an integer or a list; got {value!r}")
+
+
+Padding = Annotated[
+    Union[Literal["valid", "same", "causal"], int, list[Union[int, list[int]]]],
+    PlainValidator(_padding),
+    WithJsonSchema({
+        "description": "'valid', 'same', 'causal' (conv1d), P on every side, one P per axis, "
+                       "or [before, after] per axis",
+        "anyOf": [
+            {"enum": ["valid", "same", "causal"]},
+            {"type": "integer", "minimum": 0},
+            {"type": "array", "items": {"anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "array", "items": {"type": "integer", "minimum": 0},
+                 "minItems": 2, "maxItems": 2},
+            ]}},
+        ],
+    }),
+]
+
+
+def explicit_pairs(padding: Any, rank: int, field: str = "padding") -> tuple[tuple[int, int], ...]:
+    """Normalise an explicit padding to (before, after) per axis."""
+    if isinstance(padding, int):
+        return ((padding, padding),) * rank
+    if len(padding) != rank:
+        raise LayerError(
+            f"needs one entry per spatial axis ({rank}), got {len(padding)}. "
+            f"Received: {field}={padding}", field, "wrong-rank",
+        )
+    pairs = []
+    for item in padding:
+        if isinstance(item, list):
+            pairs.append((item[0], item[-1]))
+        else:
+            pairs.append((item, item))
+    return tuple(pairs)
+
+
+def axis_padding(padding: Any, rank: int) -> list[sizes.Padding]:
+    if isinstance(padding, str):
+        return [padding] * rank  # type: ignore[list-item]
+    return list(explicit_pairs(padding, rank))
+
+
+def window_output(
+    ctx: Context, size: Any, kernel: int, stride: int, pad: sizes.Padding, dilation: int,
+    axis: int, what: str,
+) -> tuple[Any, Window, str, list[Constraint], Any]:
+    """Output size, receptive-field window, formula, conditions and dropped pixels of one axis."""
+    out = sizes.conv_output_size(size, kernel, stride, pad, dilation)
+    keff = sizes.effective_kernel(kernel, dilation)
+    if pad == "same":
+        before = sizes.same_padding(size, keff, stride)[0]
+        formula = f"ceil({size}/{stride})"
+    elif pad == "causal":
+        before = keff - 1
+        formula = f"floor(({size} - 1)/{stride}) + 1"
+    elif pad == "valid":
+        before = 0
+        formula = f"floor(({size} - {keff})/{stride}) + 1"
+    else:
+        before = pad[0]
+        formula = f"floor(({size} - {keff} + {pad[0] + pad[1]})/{stride}) + 1"
+    formula = f"axis {axis}: {formula} = {out}"
+    conditions = positive(out, f"{what} {formula}")
+    dropped = sizes.dropped_pixels(size, kernel, stride, pad, dilation)
+    return out, Window(kernel, stride, dilation, before), formula, conditions, dropped
+
+
+class _ConvBase(LayerBase):
+    rank: ClassVar[int]
+    kernel: PerAxis = Field(description="Kernel size F: one integer, or one per spatial axis.")
+    strides: PerAxis = Field(1, description="Stride S.")
+    padding: Padding = Field("valid", description="'valid', 'same', or explicit zero padding P.")
+    dilation: PerAxis = Field(1, description="Dilation D; the effective kernel is D*(F-1)+1.")
+    use_bias: bool = True
+    activation: Activation | None = None
+
+    def _windows(self, ctx: Context, shape: Shape, what: str) -> tuple[
+        list[Any], list[Window], list[str], list[Constraint], list[tuple[Any, str]]
+    ]:
+        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+        kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
+        strides = ctx.per_axis(self.strides, "strides", self.rank)
+        dilation = ctx.per_axis(self.dilation, "dilation", self.rank)
+        if max(strides) > 1 and max(dilation) > 1:
+            raise LayerError(
+                "strides > 1 together with dilation > 1 is not supported by Keras. "
+                f"Received: strides={self.strides}, dilation={self.dilation}",
+                "dilation", "stride-and-dilation",
+            )
+        if self.padding == "causal" and self.rank != 1:
+            raise LayerError(
+                "'causal' padding exists only for 1-D convolutions", "padding", "bad-padding",
+                hint="use 'same' or an explicit padding",
+            )
+        outs, windows, formulas, conditions, remainders = [], [], [], [], []
+        for axis, (size, k, s, d, p) in enumerate(zip(
+            shape[:-1], kernel, strides, dilation, axis_padding(self.padding, self.rank)
+        )):
+            out, window, formula, cond, dropped = window_output(ctx, size, k, s, p, d, axis, what)
+            outs.append(out)
+            windows.append(window)
+            formulas.append(formula)
+            conditions.extend(cond)
+            remainders.append((dropped, formula))
+        return outs, windows, formulas, conditions, remainders
+
+    @property
+    def kernel_volume_field(self) -> str:
+        return "kernel"
+
+
+class _Conv(_ConvBase):
+    filters: IntExpr = Field(description="Number of output channels K.")
+    groups: IntExpr = Field(1, description="Grouped convolution: channels split into groups.")
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        outs, windows, formulas, conditions, remainders = self._windows(ctx, shape, self.type)  # type: ignore[attr-defined]
+        filters = ctx.count(self.filters, "filters")
+        groups = ctx.integer(self.groups, "groups")
+        channels = shape[-1]
+        for what, n in (("input channels", channels), ("filters", filters)):
+            if isinstance(n, int) and n % groups:
+                raise LayerError(
+                    f"the number of {what} must be divisible by groups. "
+                    f"Received: groups={groups}, {what.replace(' ', '_')}={n}",
+                    "groups", "bad-groups",
+                )
+        kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
+        per_group = channels // groups if isinstance(channels, int) else channels / groups
+        weights = product(kernel) * per_group * filters
+        shape_out = (*outs, filters)
+        bias = filters if self.use_bias else 0
+        return Inferred(
+            shape_out,
+            trainable=weights + bias + activation_params(self.activation, shape_out),
+            macs=product(outs) * weights,
+            windows=windows,
+            formulas=formulas,
+            constraints=conditions,
+            remainders=remainders,
+        )
+
+
+class Conv1D(_Conv):
+    """1-D convolution over (steps, channels); the only kind that allows 'causal' padding."""
+
+    type: Literal["conv1d"]
+    rank: ClassVar[int] = 1
+
+
+class Conv2D(_Conv):
+    """2-D convolution: F x F x D1 weights per filter plus a bias, as on the slides."""
+
+    type: Literal["conv2d"]
+    rank: ClassVar[int] = 2
+
+
+class Conv3D(_Conv):
+    type: Literal["conv3d"]
+    rank: ClassVar[int] = 3
+
+
+class _Depthwise(_ConvBase):
+    depth_multiplier: IntExpr = Field(1, description="Output channels per input channel.")
+
+    def _depthwise(self, ctx: Context, shape: Shape) -> tuple[Inferred, Any]:
+        outs, windows, formulas, conditions, remainders = self._windows(ctx, shape, self.type)  # type: ignore[attr-defined]
+        mult = ctx.count(self.depth_multiplier, "depth_multiplier")
+        kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
+        weights = product(kernel) * shape[-1] * mult
+        return Inferred(
+            (*outs, shape[-1] * mult), macs=product(outs) * weights, windows=windows,
+            formulas=formulas, constraints=conditions, remainders=remainders,
+        ), weights
+
+
+class DepthwiseConv1D(_Depthwise):
+    type: Literal["depthwise_conv1d"]
+    rank: ClassVar[int] = 1
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        return _depthwise_only(self, ctx, inputs[0])
+
+
+class DepthwiseConv2D(_Depthwise):
+    """One filter per input channel (MobileNet): F*F*C*m weights, C*m biases."""
+
+    type: Literal["depthwise_conv2d"]
+    rank: ClassVar[int] = 2
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        return _depthwise_only(self, ctx, inputs[0])
+
+
+def _depthwise_only(layer: _Depthwise, ctx: Context, shape: Shape) -> Inferred:
+    inferred, weights = layer._depthwise(ctx, shape)
+    bias = inferred.shape[-1] if layer.use_bias else 0
+    inferred.trainable = weights + bias + activation_params(layer.activation, inferred.shape)
+    return inferred
+
+
+class _Separable(_Depthwise):
+    filters: IntExpr = Field(description="Output channels of the pointwise step.")
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        inferred, depthwise = self._depthwise(ctx, inputs[0])
+        filters = ctx.count(self.filters, "filters")
+        mid = inferred.shape[-1]
+        pointwise = mid * filters
+        spatial = inferred.shape[:-1]
+        inferred.shape = (*spatial, filters)
+        bias = filters if self.use_bias else 0
+        inferred.trainable = (
+            depthwise + pointwise + bias + activation_params(self.activation, inferred.shape)
+        )
+        inferred.macs = inferred.macs + product(spatial) * pointwise
+        return inferred
+
+
+class SeparableConv1D(_Separable):
+    type: Literal["separable_conv1d"]
+    rank: ClassVar[int] = 1
+
+
+class SeparableConv2D(_Separable):
+    """Depthwise then pointwise (Xception): F*F*C*m + C*m*K weights, K biases."""
+
+    type: Literal["separable_conv2d"]
+    rank: ClassVar[int] = 2
+
+
+class _ConvTranspose(LayerBase):
+    rank: ClassVar[int]
+    filters: IntExpr
+    kernel: PerAxis
+    strides: PerAxis = 1
+    padding: Literal["valid", "same"] = "valid"
+    output_padding: PerAxis | None = Field(
+        None, description="Extra rows/columns on one side; must be < strides."
+    )
+    dilation: PerAxis = 1
+    use_bias: bool = True
+    activation: Activation | None = None
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+        kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
+        strides = ctx.per_axis(self.strides, "strides", self.rank)
+        dilation = ctx.per_axis(self.dilation, "dilation", self.rank)
+        if max(strides) > 1 and max(dilation) > 1:
+            raise LayerError(
+                "strides > 1 together with dilation > 1 is not supported by Keras. "
+                f"Received: strides={self.strides}, dilation={self.dilation}",
+                "dilation", "stride-and-dilation",
+            )
+        out_pad: tuple[int | None, ...] = (None,) * self.rank
+        if self.output_padding is not None:
+            out_pad = ctx.per_axis(self.output_padding, "output_padding", self.rank, minimum=0)
+            for a, s in zip(out_pad, strides):
+                if a >= s:  # type: ignore[operator]
+                    raise LayerError(
+                        f"output_padding must be smaller than strides. Received: "
+                        f"output_padding={self.output_padding}, strides={self.strides}",
+                        "output_padding", "out-of-range",
+                    )
+        filters = ctx.count(self.filters, "filters")
+        outs, windows, formulas, conditions = [], [], [], []
+        for axis, (size, k, s, d, a) in enumerate(zip(shape[:-1], kernel, strides, dilation,
+                                                      out_pad)):
+            out = sizes.conv_transpose_output_size(size, k, s, self.padding, d, a)
+            outs.append(out)
+            formula = f"axis {axis}: transposed {size} -> {out}"
+            formulas.append(formula)
+            conditions.extend(positive(out, f"{self.type} {formula}"))  # type: ignore[attr-defined]
+            windows.append(Window(k, s, d, 0, transposed=True))
+        weights = product(kernel) * shape[-1] * filters
+        shape_out = (*outs, filters)
+        bias = filters if self.use_bias else 0
+        return Inferred(
+            shape_out,
+            trainable=weights + bias + activation_params(self.activation, shape_out),
+            macs=product(shape[:-1]) * weights,
+            windows=windows, formulas=formulas, constraints=conditions,
+        )
+
+
+class Conv1DTranspose(_ConvTranspose):
+    type: Literal["conv1d_transpose"]
+    rank: ClassVar[int] = 1
+
+
+class Conv2DTranspose(_ConvTranspose):
+    """Learned upsampling (U-Net decoders, GAN generators)."""
+
+    type: Literal["conv2d_transpose"]
+    rank: ClassVar[int] = 2
+
+
+class Conv3DTranspose(_ConvTranspose):
+    type: Literal["conv3d_transpose"]
+    rank: ClassVar[int] = 3
+
+
+CONV_LAYERS = (
+    Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
+)

@@ -1,0 +1,325 @@
+"""Dense, reshaping, regularisation, normalisation, resizing and maxout layers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import Field, model_validator
+
+from ..symbols import as_int, is_symbolic
+from .activations import Activation, activation_params
+from .base import (
+    GLOBAL,
+    Constraint,
+    Context,
+    Inferred,
+    IntExpr,
+    LayerBase,
+    LayerError,
+    PerAxis,
+    Shape,
+    Window,
+    format_shape,
+    need_rank,
+    positive,
+    product,
+)
+from .conv import Padding, axis_padding, explicit_pairs, window_output
+
+
+class Dense(LayerBase):
+    """Fully connected: ``in*units`` weights plus ``units`` biases, on the last axis."""
+
+    type: Literal["dense"]
+    units: IntExpr = Field(description="Output features.")
+    use_bias: bool = True
+    activation: Activation | None = None
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        units = ctx.count(self.units, "units")
+        features = shape[-1]
+        out = (*shape[:-1], units)
+        warnings = []
+        if len(shape) > 1:
+            warnings.append(LayerError(
+                f"dense applied to an unflattened input {format_shape(shape)}: Keras applies it "
+                "to the last axis at every position", None, "dense-unflattened",
+                hint="add {type: flatten} or a global pooling layer before it if that is not meant",
+            ))
+        bias = units if self.use_bias else 0
+        return Inferred(
+            out,
+            trainable=features * units + bias + activation_params(self.activation, out),
+            macs=product(shape) * units,
+            windows=None,
+            warnings=warnings,
+        )
+
+
+class Flatten(LayerBase):
+    type: Literal["flatten"]
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        return Inferred((product(shape),), windows=GLOBAL if len(shape) > 1 else None)
+
+
+class Reshape(LayerBase):
+    """Target shape without the batch axis; one entry may be -1 (inferred)."""
+
+    type: Literal["reshape"]
+    shape: list[IntExpr] = Field(min_length=1, max_length=8)
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        total = product(inputs[0])
+        target: list[Any] = []
+        unknown = None
+        for i, raw in enumerate(self.shape):
+            value = ctx.value(raw, "shape")
+            if as_int(value) == -1:
+                if unknown is not None:
+                    raise LayerError("only one entry of shape may be -1", "shape", "bad-reshape")
+                unknown = i
+            elif as_int(value) is not None and as_int(value) < 1:  # type: ignore[operator]
+                raise LayerError(f"shape entries must be >= 1 or -1. Received: shape={self.shape}",
+                                 "shape", "bad-reshape")
+            target.append(value)
+        known = product([t for i, t in enumerate(target) if i != unknown])
+        constraints = []
+        if unknown is not None:
+            if isinstance(total, int) and isinstance(known, int):
+                if total % known:
+                    raise LayerError(
+                        f"cannot reshape {format_shape(inputs[0])} ({total} values) into "
+                        f"{self.shape}: {total} is not divisible by {known}",
+                        "shape", "bad-reshape",
+                    )
+                target[unknown] = total // known
+            else:
+                target[unknown] = total / known
+        elif isinstance(total, int) and isinstance(known, int):
+            if total != known:
+                raise LayerError(
+                    f"cannot reshape {format_shape(inputs[0])} ({total} values) into "
+                    f"{self.shape} ({known} values)", "shape", "bad-reshape",
+                )
+        elif is_symbolic(total - known):
+            constraints.append(Constraint("eq", total, known, "shape",
+                                          f"reshape: {total} == {known}"))
+        return Inferred(tuple(target), windows=GLOBAL, constraints=constraints)
+
+
+class Dropout(LayerBase):
+    type: Literal["dropout"]
+    rate: float = Field(0.5, ge=0, lt=1, description="Fraction of units dropped in training.")
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        return Inferred(inputs[0])
+
+
+class _SpatialDropout(Dropout):
+    """Drops whole feature maps: neighbouring pixels are correlated, single ones are not."""
+
+    rank: ClassVar[int]
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        need_rank(inputs[0], self.rank + 1, self.type)
+        return Inferred(inputs[0])
+
+
+class SpatialDropout1D(_SpatialDropout):
+    type: Literal["spatial_dropout1d"]  # type: ignore[assignment]
+    rank: ClassVar[int] = 1
+
+
+class SpatialDropout2D(_SpatialDropout):
+    type: Literal["spatial_dropout2d"]  # type: ignore[assignment]
+    rank: ClassVar[int] = 2
+
+
+class SpatialDropout3D(_SpatialDropout):
+    type: Literal["spatial_dropout3d"]  # type: ignore[assignment]
+    rank: ClassVar[int] = 3
+
+
+class BatchNorm(LayerBase):
+    """Normalises each channel; Keras counts the moving mean and variance as non-trainable."""
+
+    type: Literal["batch_norm"]
+    momentum: float = Field(0.99, gt=0, lt=1)
+    epsilon: float = Field(1e-3, gt=0)
+    center: bool = True
+    scale: bool = True
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        channels = inputs[0][-1]
+        learned = (int(self.center) + int(self.scale)) * channels
+        return Inferred(inputs[0], trainable=learned, non_trainable=2 * channels)
+
+
+class LayerNorm(LayerBase):
+    """Normalises over the last axis per example; gamma and beta per feature."""
+
+    type: Literal["layer_norm"]
+    epsilon: float = Field(1e-3, gt=0)
+    center: bool = True
+    scale: bool = True
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        channels = inputs[0][-1]
+        return Inferred(inputs[0], trainable=(int(self.center) + int(self.scale)) * channels)
+
+
+class _Resize(LayerBase):
+    rank: ClassVar[int]
+
+
+class _UpSampling(_Resize):
+    size: PerAxis = Field(2, description="Repeat factor per spatial axis.")
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+        factors = ctx.per_axis(self.size, "size", self.rank)
+        outs = tuple(d * f for d, f in zip(shape[:-1], factors))
+        return Inferred((*outs, shape[-1]), upsample=factors)
+
+
+class UpSampling1D(_UpSampling):
+    type: Literal["upsampling1d"]
+    rank: ClassVar[int] = 1
+
+
+class UpSampling2D(_UpSampling):
+    type: Literal["upsampling2d"]
+    rank: ClassVar[int] = 2
+    interpolation: Literal["nearest", "bilinear"] = "nearest"
+
+
+class UpSampling3D(_UpSampling):
+    type: Literal["upsampling3d"]
+    rank: ClassVar[int] = 3
+
+
+class _ZeroPadding(_Resize):
+    padding: Padding = Field(1, description="P per side, one P per axis, or [before, after].")
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+        if isinstance(self.padding, str):
+            raise LayerError("zero padding takes integers, not a mode", "padding", "bad-padding")
+        pairs = explicit_pairs(self.padding, self.rank)
+        outs = tuple(d + lo + hi for d, (lo, hi) in zip(shape[:-1], pairs))
+        windows = [Window(1, 1, 1, lo) for lo, _ in pairs]
+        return Inferred((*outs, shape[-1]), windows=windows)
+
+
+class ZeroPadding1D(_ZeroPadding):
+    type: Literal["zero_padding1d"]
+    rank: ClassVar[int] = 1
+
+
+class ZeroPadding2D(_ZeroPadding):
+    type: Literal["zero_padding2d"]
+    rank: ClassVar[int] = 2
+
+
+class ZeroPadding3D(_ZeroPadding):
+    type: Literal["zero_padding3d"]
+    rank: ClassVar[int] = 3
+
+
+class _Cropping(_Resize):
+    cropping: Padding = Field(description="Rows/columns removed: per side, per axis, or pairs.")
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+        if isinstance(self.cropping, str):
+            raise LayerError("cropping takes integers, not a mode", "cropping", "bad-padding")
+        pairs = explicit_pairs(self.cropping, self.rank, "cropping")
+        outs, constraints = [], []
+        for axis, (d, (lo, hi)) in enumerate(zip(shape[:-1], pairs)):
+            out = d - lo - hi
+            constraints.extend(positive(out, f"{self.type} axis {axis}: {d} - {lo} - {hi} = {out}",  # type: ignore[attr-defined]
+                                        "cropping"))
+            outs.append(out)
+        windows = [Window(1, 1, 1, -lo) for lo, _ in pairs]
+        return Inferred((*outs, shape[-1]), windows=windows, constraints=constraints)
+
+
+class Cropping1D(_Cropping):
+    type: Literal["cropping1d"]
+    rank: ClassVar[int] = 1
+
+
+class Cropping2D(_Cropping):
+    type: Literal["cropping2d"]
+    rank: ClassVar[int] = 2
+
+
+class Cropping3D(_Cropping):
+    type: Literal["cropping3d"]
+    rank: ClassVar[int] = 3
+
+
+class Maxout(LayerBase):
+    """Goodfellow et al. 2013: the max over k affine pieces, ``max(w1.x + b1, ..., wk.x + bk)``.
+
+    Dense form (``units``) acts on the last axis; conv form (``filters`` and ``kernel``) is a
+    2-D convolution with ``k*filters`` outputs reduced by a max over each group of k. Either way
+    the pieces have their own weights: k times those of the plain layer.
+    """
+
+    type: Literal["maxout"]
+    pieces: IntExpr = Field(2, description="k, the number of affine pieces.")
+    units: IntExpr | None = Field(None, description="Dense form: output features.")
+    filters: IntExpr | None = Field(None, description="Conv form: output channels.")
+    kernel: PerAxis | None = None
+    strides: PerAxis = 1
+    padding: Padding = "valid"
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Maxout:
+        if (self.units is None) == (self.filters is None):
+            raise ValueError("maxout needs exactly one of units (dense form) or filters "
+                             "(conv form, with kernel)")
+        if self.filters is not None and self.kernel is None:
+            raise ValueError("maxout's conv form needs a kernel")
+        return self
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        k = ctx.count(self.pieces, "pieces")
+        if self.units is not None:
+            units = ctx.count(self.units, "units")
+            return Inferred((*shape[:-1], units), trainable=(shape[-1] + 1) * units * k,
+                            macs=product(shape) * units * k)
+        need_rank(shape, 3, "maxout (conv form)")
+        filters = ctx.count(self.filters, "filters")  # type: ignore[arg-type]
+        kernel = ctx.per_axis(self.kernel, "kernel", 2)  # type: ignore[arg-type]
+        strides = ctx.per_axis(self.strides, "strides", 2)
+        outs, windows, formulas, constraints, remainders = [], [], [], [], []
+        for axis, (size, kk, s, p) in enumerate(zip(shape[:-1], kernel, strides,
+                                                    axis_padding(self.padding, 2))):
+            out, window, formula, cond, dropped = window_output(ctx, size, kk, s, p, 1, axis,
+                                                                "maxout")
+            outs.append(out)
+            windows.append(window)
+            formulas.append(formula)
+            constraints.extend(cond)
+            remainders.append((dropped, formula))
+        weights = product(kernel) * shape[-1] * filters * k
+        return Inferred((*outs, filters), trainable=weights + filters * k,
+                        macs=product(outs) * weights, windows=windows, formulas=formulas,
+                        constraints=constraints, remainders=remainders)
+
+
+CORE_LAYERS: tuple[type[LayerBase], ...] = (
+    Dense, Flatten, Reshape, Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
+    BatchNorm, LayerNorm, UpSampling1D, UpSampling2D, UpSampling3D,
+    ZeroPadding1D, ZeroPadding2D, ZeroPadding3D, Cropping1D, Cropping2D, Cropping3D, Maxout,
+)
+

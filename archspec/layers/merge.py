@@ -1,0 +1,116 @@
+"""Merges: element-wise combinations and concatenation of several branches.
+
+With symbolic sizes two branches may agree for some inputs only (a U-Net's skip connections
+after a pooling that rounds down); such an equality becomes a condition on the input size
+instead of an error, and the engine turns the conditions into the set of valid sizes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from ..symbols import as_int
+from .base import Constraint, Context, Inferred, LayerBase, LayerError, Shape, format_shape
+
+
+def _same_size(a: Any, b: Any) -> bool | None:
+    """True/False when decidable without a case split, None when it depends on the input."""
+    ia, ib = as_int(a), as_int(b)
+    if ia is not None and ib is not None:
+        return ia == ib
+    difference = a - b
+    if as_int(difference) is not None:
+        return as_int(difference) == 0
+    import sympy
+
+    expanded = sympy.expand(difference)
+    if expanded == 0:
+        return True
+    return None
+
+
+def _merge_dims(kind: str, shapes: list[Shape], skip_axis: int | None) -> list[Constraint]:
+    first = shapes[0]
+    constraints: list[Constraint] = []
+    for other in shapes[1:]:
+        if len(other) != len(first):
+            raise LayerError(
+                f"{kind} needs inputs of the same rank, got {format_shape(first)} and "
+                f"{format_shape(other)}", "inputs", "rank-mismatch",
+            )
+        for axis, (a, b) in enumerate(zip(first, other)):
+            if axis == skip_axis:
+                continue
+            same = _same_size(a, b)
+            if same is False:
+                raise LayerError(
+                    f"{kind} inputs differ on axis {axis}: {format_shape(first)} vs "
+                    f"{format_shape(other)}", "inputs", "shape-mismatch",
+                    hint="resize one branch (pooling, cropping, a 1x1 conv for channels)",
+                )
+            if same is None:
+                constraints.append(Constraint(
+                    "eq", a, b, "inputs", f"{kind} axis {axis}: {a} == {b}"))
+    return constraints
+
+
+class _Elementwise(LayerBase):
+    arity: ClassVar[tuple[int, int | None]] = (2, None)
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        constraints = _merge_dims(self.type, inputs, None)  # type: ignore[attr-defined]
+        return Inferred(inputs[0], constraints=constraints)
+
+
+class Add(_Elementwise):
+    """Residual connections: ``x + F(x)`` needs equal shapes."""
+
+    type: Literal["add"]
+
+
+class Subtract(_Elementwise):
+    type: Literal["subtract"]
+    arity: ClassVar[tuple[int, int | None]] = (2, 2)
+
+
+class Multiply(_Elementwise):
+    type: Literal["multiply"]
+
+
+class Average(_Elementwise):
+    type: Literal["average"]
+
+
+class Maximum(_Elementwise):
+    type: Literal["maximum"]
+
+
+class Minimum(_Elementwise):
+    type: Literal["minimum"]
+
+
+class Concatenate(LayerBase):
+    """Stacks branches along one axis (channels by default: Inception, DenseNet, U-Net)."""
+
+    type: Literal["concatenate"]
+    axis: int = -1
+    arity: ClassVar[tuple[int, int | None]] = (2, None)
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        rank = len(inputs[0])
+        axis = self.axis + rank if self.axis < 0 else self.axis - 1
+        if not 0 <= axis < rank:
+            raise LayerError(
+                f"axis {self.axis} is out of range for inputs of rank {rank} (batch excluded)",
+                "axis", "out-of-range",
+            )
+        constraints = _merge_dims("concatenate", inputs, axis)
+        joined: Any = 0
+        for shape in inputs:
+            joined = joined + shape[axis]
+        out = list(inputs[0])
+        out[axis] = joined
+        return Inferred(tuple(out), constraints=constraints)
+
+
+MERGE_LAYERS = (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)

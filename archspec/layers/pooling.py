@@ -1,0 +1,156 @@
+"""Pooling: windowed max/average, global pooling and spatial pyramid pooling.
+
+Pooling has no weights and keeps the depth; its window arithmetic is a convolution's with
+dilation 1, ``(W - F)/S + 1``, and the stride defaults to the pool size as in Keras.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from .base import (
+    GLOBAL,
+    Context,
+    Inferred,
+    LayerBase,
+    LayerError,
+    PerAxis,
+    Shape,
+    need_rank,
+    positive,
+)
+from .conv import window_output
+
+
+class _Pool(LayerBase):
+    rank: ClassVar[int]
+    pool: PerAxis = Field(2, description="Pool size F.")
+    strides: PerAxis | None = Field(None, description="Stride S; defaults to the pool size.")
+    padding: Literal["valid", "same"] = "valid"
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+        pool = ctx.per_axis(self.pool, "pool", self.rank)
+        strides = pool if self.strides is None else ctx.per_axis(
+            self.strides, "strides", self.rank)
+        outs, windows, formulas, conditions, remainders = [], [], [], [], []
+        for axis, (size, k, s) in enumerate(zip(shape[:-1], pool, strides)):
+            out, window, formula, cond, dropped = window_output(
+                ctx, size, k, s, self.padding, 1, axis, self.type)  # type: ignore[attr-defined]
+            outs.append(out)
+            windows.append(window)
+            formulas.append(formula)
+            conditions.extend(cond)
+            remainders.append((dropped, formula))
+        return Inferred((*outs, shape[-1]), windows=windows, formulas=formulas,
+                        constraints=conditions, remainders=remainders)
+
+
+class MaxPool1D(_Pool):
+    type: Literal["max_pool1d"]
+    rank: ClassVar[int] = 1
+
+
+class MaxPool2D(_Pool):
+    type: Literal["max_pool2d"]
+    rank: ClassVar[int] = 2
+
+
+class MaxPool3D(_Pool):
+    type: Literal["max_pool3d"]
+    rank: ClassVar[int] = 3
+
+
+class AvgPool1D(_Pool):
+    type: Literal["avg_pool1d"]
+    rank: ClassVar[int] = 1
+
+
+class AvgPool2D(_Pool):
+    type: Literal["avg_pool2d"]
+    rank: ClassVar[int] = 2
+
+
+class AvgPool3D(_Pool):
+    type: Literal["avg_pool3d"]
+    rank: ClassVar[int] = 3
+
+
+class _GlobalPool(LayerBase):
+    rank: ClassVar[int]
+    keepdims: bool = False
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+        out = (*([1] * self.rank), shape[-1]) if self.keepdims else (shape[-1],)
+        return Inferred(out, windows=GLOBAL)
+
+
+class GlobalMaxPool1D(_GlobalPool):
+    type: Literal["global_max_pool1d"]
+    rank: ClassVar[int] = 1
+
+
+class GlobalMaxPool2D(_GlobalPool):
+    type: Literal["global_max_pool2d"]
+    rank: ClassVar[int] = 2
+
+
+class GlobalMaxPool3D(_GlobalPool):
+    type: Literal["global_max_pool3d"]
+    rank: ClassVar[int] = 3
+
+
+class GlobalAvgPool1D(_GlobalPool):
+    type: Literal["global_avg_pool1d"]
+    rank: ClassVar[int] = 1
+
+
+class GlobalAvgPool2D(_GlobalPool):
+    type: Literal["global_avg_pool2d"]
+    rank: ClassVar[int] = 2
+
+
+class GlobalAvgPool3D(_GlobalPool):
+    type: Literal["global_avg_pool3d"]
+    rank: ClassVar[int] = 3
+
+
+class SpatialPyramidPool(LayerBase):
+    """He et al. 2014: pool an H x W map into fixed l x l grids and concatenate them.
+
+    The output length ``C * sum(l*l)`` does not depend on H and W, which is what lets a network
+    with fully connected layers accept any input size from its minimum up.
+    """
+
+    type: Literal["spp"]
+    levels: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+        [1, 2, 4], min_length=1, max_length=8, description="Grid sizes l, one bin grid each."
+    )
+    pooling: Literal["max", "avg"] = "max"
+
+    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        need_rank(shape, 3, "spp")
+        biggest = max(self.levels)
+        conditions = []
+        for axis, size in enumerate(shape[:-1]):
+            conditions.extend(positive(
+                size - biggest + 1, f"spp axis {axis}: needs {size} >= {biggest} (largest level)"
+            ))
+        bins = sum(level * level for level in self.levels)
+        if len(set(self.levels)) != len(self.levels):
+            raise LayerError(f"levels must be distinct. Received: levels={self.levels}",
+                             "levels", "bad-levels")
+        return Inferred((shape[-1] * bins,), windows=GLOBAL, constraints=conditions)
+
+
+POOLING_LAYERS = (
+    MaxPool1D, MaxPool2D, MaxPool3D, AvgPool1D, AvgPool2D, AvgPool3D,
+    GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
+    GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D, SpatialPyramidPool,
+)

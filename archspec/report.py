@@ -1,0 +1,232 @@
+"""The engine's answer about a spec: one row per layer, totals, valid input sizes, diagnostics.
+
+Every rendering (text, Markdown, JSON, the CLI's tables) reads this one object, so the Python
+API and the command line always print the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .diagnostics import Diagnostic
+from .expr import Value
+from .symbols import as_int
+
+SCHEMA_VERSION = 1
+BYTES_PER_VALUE = 4
+"""float32: what Keras builds by default; mixed precision halves activations, not weights."""
+
+
+def to_jsonable(value: Any) -> Any:
+    """Ints stay ints; expressions become their text (``floor(H/2) - 2``); fractions text too."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    concrete = as_int(value)
+    if concrete is not None:
+        return concrete
+    return str(value)
+
+
+@dataclass(frozen=True)
+class AxisField:
+    """Receptive field along one spatial axis: size r, jump j and centre of the first output."""
+
+    size: Value
+    jump: Value
+    start: Value
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    output_shape: tuple[Value, ...]
+    trainable_params: Value
+    non_trainable_params: Value
+    macs: Value
+    receptive_field: tuple[AxisField, ...] | None
+    """None when the layer sees its whole input (after flatten or global pooling)."""
+    formulas: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    line: int | None = None
+
+    @property
+    def params(self) -> Value:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def activation_elements(self) -> Value:
+        out: Value = 1
+        for d in self.output_shape:
+            out = out * d
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        rf = self.receptive_field
+        return {
+            "index": self.index,
+            "name": self.name,
+            "type": self.type,
+            "inputs": list(self.inputs),
+            "output_shape": to_jsonable(self.output_shape),
+            "params": to_jsonable(self.params),
+            "trainable_params": to_jsonable(self.trainable_params),
+            "non_trainable_params": to_jsonable(self.non_trainable_params),
+            "receptive_field": "global" if rf is None else to_jsonable([a.size for a in rf]),
+            "jump": None if rf is None else to_jsonable([a.jump for a in rf]),
+            "start": None if rf is None else to_jsonable([a.start for a in rf]),
+            "macs": to_jsonable(self.macs),
+            "activation_elements": to_jsonable(self.activation_elements),
+            "formulas": list(self.formulas),
+            "scope": list(self.scope),
+            "line": self.line,
+        }
+
+
+@dataclass(frozen=True)
+class Totals:
+    trainable_params: Value
+    non_trainable_params: Value
+    macs: Value
+    activation_elements: Value
+
+    @property
+    def params(self) -> Value:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def param_bytes(self) -> Value:
+        return self.params * BYTES_PER_VALUE
+
+    @property
+    def activation_bytes(self) -> Value:
+        return self.activation_elements * BYTES_PER_VALUE
+
+    def training_bytes(self, batch_size: int, optimizer_slots: int = 2) -> Value:
+        """Weights + gradients + optimizer state (Adam keeps 2 slots) + a batch's activations."""
+        weights = self.params * BYTES_PER_VALUE
+        return (weights * (2 + optimizer_slots)
+                + self.activation_elements * BYTES_PER_VALUE * batch_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": to_jsonable(self.params),
+            "trainable_params": to_jsonable(self.trainable_params),
+            "non_trainable_params": to_jsonable(self.non_trainable_params),
+            "macs": to_jsonable(self.macs),
+            "flops": to_jsonable(2 * self.macs),
+            "activation_elements": to_jsonable(self.activation_elements),
+            "param_bytes": to_jsonable(self.param_bytes),
+            "activation_bytes": to_jsonable(self.activation_bytes),
+        }
+
+
+@dataclass
+class Report:
+    """What archspec knows about one spec at given (or symbolic) input sizes."""
+
+    spec_name: str
+    file: str | None
+    input_shape: tuple[Value, ...]
+    sizes: Mapping[str, int]
+    layers: list[LayerRow]
+    output: str | None
+    valid_inputs: dict[str, Any] = field(default_factory=dict)
+    """Symbol name -> ``archspec.domain.SizeSet`` of the sizes the network accepts."""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    def layer(self, name: str) -> LayerRow:
+        for row in self.layers:
+            if row.name == name:
+                return row
+        from .expr import did_you_mean
+
+        guess = did_you_mean(name, [r.name for r in self.layers])
+        raise KeyError(f"no layer {name!r}" + (f"; did you mean {guess!r}?" if guess else ""))
+
+    @property
+    def totals(self) -> Totals:
+        trainable: Value = 0
+        frozen: Value = 0
+        macs: Value = 0
+        acts: Value = 0
+        for row in self.layers:
+            trainable += row.trainable_params
+            frozen += row.non_trainable_params
+            macs += row.macs
+            acts += row.activation_elements
+        return Totals(trainable, frozen, macs, acts)
+
+    @property
+    def output_receptive_field(self) -> tuple[AxisField, ...] | None:
+        for row in self.layers:
+            if row.name == self.output:
+                return row.receptive_field
+        return None
+
+    def at(self, **sizes: int) -> Report:
+        """Put numbers into a symbolic report; equals analysing with those sizes."""
+        from .symbols import symbol
+
+        mapping = {symbol(k): v for k, v in sizes.items()}
+
+        def put(value: Any) -> Any:
+            if isinstance(value, (int, str)) or value is None:
+                return value
+            if isinstance(value, tuple):
+                return tuple(put(v) for v in value)
+            out = value.xreplace(mapping) if hasattr(value, "xreplace") else value
+            concrete = as_int(out)
+            return concrete if concrete is not None else out
+
+        rows = [
+            replace(
+                row,
+                output_shape=put(row.output_shape),
+                trainable_params=put(row.trainable_params),
+                non_trainable_params=put(row.non_trainable_params),
+                macs=put(row.macs),
+                receptive_field=None if row.receptive_field is None else tuple(
+                    AxisField(put(a.size), put(a.jump), put(a.start))
+                    for a in row.receptive_field
+                ),
+            )
+            for row in self.layers
+        ]
+        return replace(self, layers=rows, input_shape=put(self.input_shape),
+                       sizes={**self.sizes, **sizes})
+
+    def to_dict(self) -> dict[str, Any]:
+        rf = self.output_receptive_field
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "spec": {"name": self.spec_name, "file": self.file},
+            "input": {"shape": to_jsonable(self.input_shape), "sizes": dict(self.sizes)},
+            "output": self.output,
+            "layers": [row.to_dict() for row in self.layers],
+            "totals": self.totals.to_dict(),
+            "receptive_field": "global" if rf is None else to_jsonable([a.size for a in rf]),
+            "valid_inputs": {
+                name: {"description": s.describe(name), "minimum": s.minimum}
+                for name, s in self.valid_inputs.items()
+            },
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)

@@ -1,0 +1,138 @@
+"""The spec file's schema: pydantic models whose JSON Schema is what ``archspec schema`` prints.
+
+Layers are a discriminated union on ``type``, so a wrong field is reported against one layer
+kind (``layers[3].kernel``) rather than once per kind in the union.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from .layers import LAYER_CLASSES, Augmentation, IntExpr
+from .layers.base import StrictModel
+from .training_config import TrainConfig
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_NAME = re.compile(NAME_PATTERN)
+RESERVED_NAMES = frozenset({"input", "min", "max"})
+
+
+class BlockUse(StrictModel):
+    """Instantiates a named block, ``repeat`` times in a chain: ``{type: block, block: res}``."""
+
+    type: Literal["block"]
+    block: str = Field(description="Name of a block defined under blocks:.")
+    name: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=100)
+    inputs: list[str] | None = Field(None, min_length=1, max_length=1)
+    args: dict[str, IntExpr] = Field(default_factory=dict, description="Block arguments.")
+    repeat: IntExpr = Field(1, description="Chained copies, named name.1, name.2, ...")
+
+
+Layer = Annotated[Union[(*LAYER_CLASSES, BlockUse)], Field(discriminator="type")]  # type: ignore[valid-type]
+
+
+class InputSpec(StrictModel):
+    """The model input, channels last, batch excluded: ``[32, 32, 1]`` or ``[H, W, 3]``."""
+
+    shape: list[IntExpr] = Field(min_length=1, max_length=4)
+
+
+class SymbolSpec(StrictModel):
+    """Bounds and a note for a free size such as H."""
+
+    min: int | None = Field(None, ge=1, description="Smallest size considered.")
+    max: int | None = Field(None, ge=1, description="Largest size considered.")
+    doc: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SymbolSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min must be <= max. Received: min={self.min}, max={self.max}")
+        return self
+
+
+class BlockArg(StrictModel):
+    """A typed block argument; without a default it must be given at every use."""
+
+    type: Literal["int"] = "int"
+    default: IntExpr | None = None
+    doc: str | None = None
+
+
+class BlockDef(StrictModel):
+    """A reusable sub-graph. Its first layer reads the block input, named ``input`` inside."""
+
+    args: dict[str, BlockArg] = Field(default_factory=dict)
+    layers: list[Layer] = Field(min_length=1)
+    doc: str | None = None
+
+    @field_validator("args", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """``args: {filters: int, stride: 1}`` is short for typed args with defaults."""
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key, arg in value.items():
+            if arg == "int" or arg is None:
+                out[key] = {"type": "int"}
+            elif isinstance(arg, (int, str)) and not isinstance(arg, bool):
+                out[key] = {"type": "int", "default": arg}
+            else:
+                out[key] = arg
+        return out
+
+
+class Spec(StrictModel):
+    """A whole architecture: input, named sizes and hyperparameters, layers, training."""
+
+    archspec: Literal[1] = Field(description="Spec format version.")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100)
+    description: str | None = None
+    input: InputSpec
+    symbols: dict[str, SymbolSpec] = Field(
+        default_factory=dict, description="Free sizes (and hyperparameters) with bounds."
+    )
+    params: dict[str, IntExpr] = Field(
+        default_factory=dict, description="Named values usable in expressions: width: 64."
+    )
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    layers: list[Layer] = Field(min_length=1)
+    output: str | None = Field(None, description="The output layer; default the last one.")
+    augment: list[Augmentation] = Field(default_factory=list)
+    train: TrainConfig | None = None
+
+    _source: Any = PrivateAttr(default=None)
+
+    @field_validator("symbols", "params", "blocks")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(f"{key!r} is not a valid name: use letters, digits and _")
+            if key in RESERVED_NAMES:
+                raise ValueError(f"{key!r} is reserved; choose another name")
+        return value
+
+    @property
+    def source(self) -> Any:
+        """The loaded document (file name and positions), when the spec came from a file."""
+        return self._source
+
+    def free_symbols(self) -> list[str]:
+        """Names used in the input shape that no param defines: the sizes left open."""
+        from .expr import parse_expression
+
+        names: list[str] = []
+        for entry in self.input.shape:
+            if isinstance(entry, str):
+                for name in sorted(parse_expression(entry).names):
+                    if name not in self.params and name not in names:
+                        names.append(name)
+        for name in self.symbols:
+            if name not in self.params and name not in names:
+                names.append(name)
+        return names

@@ -1,0 +1,45 @@
+"""One symbol table for the whole engine.
+
+sympy treats ``Symbol("H")`` and ``Symbol("H", integer=True)`` as different symbols, so every
+free size and hyperparameter is created here, with the same assumptions, exactly once.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sympy
+
+
+@lru_cache(maxsize=None)
+def symbol(name: str) -> sympy.Symbol:
+    """Sizes and counts are positive integers; saying so lets sympy cancel what it can."""
+    import sympy
+
+    return sympy.Symbol(name, integer=True, positive=True)
+
+
+def is_symbolic(value: object) -> bool:
+    """True for sympy expressions that still hold a free symbol; ints are never symbolic."""
+    if isinstance(value, int):
+        return False
+    free = getattr(value, "free_symbols", None)
+    return bool(free)
+
+
+def as_int(value: object) -> int | None:
+    """The Python int behind a value when it has no free symbols, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if is_symbolic(value):
+        return None
+    try:
+        if value.is_integer:  # type: ignore[attr-defined]
+            return int(value)  # type: ignore[call-overload]
+    except (AttributeError, TypeError):
+        return None
+    return None

@@ -1,0 +1,113 @@
+"""Turn pydantic's validation errors into diagnostics that point into the spec file.
+
+pydantic reports locations as tuples that include the union tag of a discriminated union
+(``('layers', 3, 'conv2d', 'kernel')``); the file has no such level, so tags are dropped while
+walking the data, and each error is reported at the node that holds the bad value, or at the
+key itself for a misspelt key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .diagnostics import Diagnostic, Severity, SpecPath
+from .expr import did_you_mean
+
+
+def spec_path(data: Any, loc: tuple[Any, ...]) -> SpecPath:
+    """Map a pydantic ``loc`` onto the data tree, skipping union tags and member names."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str):
+            # a union tag, a member name (int/str/...), or a missing key
+            if part == node.get("type") or part in _MEMBER_NAMES or "[" in part:
+                continue
+            path.append(part)
+            node = None
+        else:
+            continue
+    return tuple(path)
+
+
+_MEMBER_NAMES = frozenset({"int", "str", "float", "bool", "list", "dict", "function-plain",
+                           "function-after", "function-before", "literal", "none",
+                           "ParametricActivation"})
+
+
+def _fields_of(model: type[BaseModel], data: Any, path: SpecPath) -> list[str]:
+    """Field names valid at ``path`` (for did-you-mean on a misspelt key)."""
+    from .layers import LAYER_KINDS
+    from .layers.augment import Augmentation  # noqa: F401
+    from .spec import BlockUse
+
+    node = data
+    for part in path[:-1]:
+        node = node[part] if isinstance(node, (dict, list)) else None
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if kind in LAYER_KINDS:
+            return list(LAYER_KINDS[kind].model_fields)
+        if kind == "block":
+            return list(BlockUse.model_fields)
+    if len(path) == 1:
+        return list(model.model_fields)
+    return []
+
+
+def diagnostics_from(exc: ValidationError, data: Any, model: type[BaseModel]) -> list[Diagnostic]:
+    out = []
+    seen: set[tuple[SpecPath, str]] = set()
+    for err in exc.errors(include_url=False):
+        path = spec_path(data, tuple(err["loc"]))
+        kind = err["type"]
+        message, hint, code = _describe(err, path, data, model)
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        out.append(Diagnostic(Severity.ERROR, code, message, path=path, hint=hint))
+    return out
+
+
+def _describe(err: dict[str, Any], path: SpecPath, data: Any,
+              model: type[BaseModel]) -> tuple[str, str | None, str]:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        key = str(path[-1]) if path else "?"
+        guess = did_you_mean(key, _fields_of(model, data, path))
+        return (f"unknown key {key!r}", f"did you mean {guess!r}?" if guess else
+                "remove it, or see `archspec schema` for the keys this object takes",
+                "unknown-key")
+    if kind == "union_tag_invalid":
+        from .layers import LAYER_KINDS
+
+        tag = ctx.get("tag", value)
+        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        guess = did_you_mean(str(tag), expected or list(LAYER_KINDS))
+        return (f"unknown type {tag!r}", f"did you mean {guess!r}?" if guess else
+                f"known types: {', '.join(expected)}", "unknown-type")
+    if kind == "union_tag_not_found":
+        return ("missing 'type'", "every layer needs a type, e.g. type: conv2d", "missing-key")
+    if kind == "missing":
+        return (f"missing required key {path[-1]!r}" if path else "missing required key",
+                None, "missing-key")
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        field = path[-1] if path and isinstance(path[-1], str) else "value"
+        return (f"{msg}. Received: {field}={value!r}", None, "out-of-range")
+    if kind == "literal_error":
+        return (f"{msg}, got {value!r}", None, "bad-value")
+    if kind == "string_pattern_mismatch":
+        return (f"{value!r} is not a valid name: use letters, digits, '_' and '-', "
+                "starting with a letter", None, "bad-name")
+    return (msg, None, "bad-value" if kind != "value_error" else "invalid")
