@@ -23,7 +23,10 @@ from .diagnostics import Diagnostic, Severity, SpecError
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 LAZY_COMMANDS = {
-    "build": ("builders.commands", "build", "Build a spec into a Keras model file."),
+    "report": ("archspec.report_commands", "report", "Layer-by-layer table: shapes, params, RF, MACs."),
+    "diagram": ("archspec.report_commands", "diagram", "Draw the graph (DOT, SVG or PNG)."),
+    "diff": ("archspec.report_commands", "diff", "What changed between two specs."),
+    "build": ("builders.build_command", "build", "Build a spec into a Keras model file."),
     "train": ("builders.commands", "train", "Train a spec's model (built-in digits by default)."),
     "evaluate": ("builders.commands", "evaluate", "Evaluate a saved model on a data set."),
     "predict": ("builders.commands", "predict", "Classify images with a saved model."),

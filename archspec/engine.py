@@ -187,21 +187,32 @@ class _Analysis:
         for warning in inferred.warnings:
             self.emit(Severity.WARNING, warning.code, f"layer {node.name!r}: {warning.message}",
                       node.path, warning.hint, node.name)
-        for dropped, formula in inferred.remainders:
-            self.tiling(node, dropped, formula)
+        self.tiling(node, inferred)
         return inferred
 
-    def tiling(self, node: Node, dropped: Value, formula: str) -> None:
-        concrete = as_int(dropped)
-        if concrete is None:
-            self.remainders.append((dropped, formula, node))
-            return
-        if concrete > 0:
+    def tiling(self, node: Node, inferred: Inferred) -> None:
+        """Border pixels a strided window never reaches (the lecture's fractional output).
+
+        Only windows that cover their input contiguously (kernel >= stride) count: a 1x1
+        stride-2 projection skips every other pixel by design, not just the border.
+        """
+        lost = []
+        windows = inferred.windows if isinstance(inferred.windows, (list, tuple)) else []
+        for axis, (dropped, formula) in enumerate(inferred.remainders):
+            if axis < len(windows):
+                w = windows[axis]
+                if (w.kernel - 1) * w.dilation + 1 < w.stride:
+                    continue
+            concrete = as_int(dropped)
+            if concrete is None:
+                self.remainders.append((dropped, formula, node))
+            elif concrete > 0:
+                lost.append(f"{concrete} on {formula}")
+        if lost:
             self.emit(
                 Severity.ERROR if self.strict else Severity.WARNING, "stride-tiling",
-                f"layer {node.name!r}: the stride does not tile its input, the last {concrete} "
-                f"pixel{'s' if concrete > 1 else ''} of the axis are never seen ({formula}; "
-                "(W - F + 2P)/S + 1 is not whole)",
+                f"layer {node.name!r}: the stride does not tile its input, so border pixels are "
+                f"never seen ({'; '.join(lost)}): (W - F + 2P)/S + 1 is not whole",
                 (*node.path, "strides"), "pad the input, or pick a size that tiles exactly",
                 node.name,
             )
@@ -238,6 +249,7 @@ class _Analysis:
     def merge_fields(self, node: Node, inputs: list[tuple[AxisField, ...]]) -> tuple[AxisField, ...]:
         """The largest field over the paths; paths seeing different grids are misaligned."""
         merged = []
+        mismatched = []
         for axis in range(len(inputs[0])):
             axes = [f[axis] for f in inputs if len(f) > axis]
             biggest = axes[0]
@@ -246,15 +258,18 @@ class _Analysis:
                     biggest = a
             for a in axes[1:]:
                 if _differs(a.jump, axes[0].jump) or _differs(a.start, axes[0].start):
-                    self.emit(
-                        Severity.WARNING, "misaligned-merge",
-                        f"layer {node.name!r}: its inputs see the image on different grids "
-                        f"(axis {axis}: jump {axes[0].jump} vs {a.jump}, centre {axes[0].start} "
-                        f"vs {a.start})", node.path,
-                        "align the branches' strides and paddings", node.name,
-                    )
+                    mismatched.append(f"axis {axis}: jump {axes[0].jump} vs {a.jump}, "
+                                      f"centre {axes[0].start} vs {a.start}")
                     break
             merged.append(biggest)
+        if mismatched:
+            self.emit(
+                Severity.WARNING, "misaligned-merge",
+                f"layer {node.name!r}: its inputs see the image on different grids "
+                f"({'; '.join(mismatched)})", node.path,
+                "align the branches' strides and paddings (e.g. stride the 1x1 conv, not the 3x3)",
+                node.name,
+            )
         return tuple(merged)
 
     # -- valid sizes -------------------------------------------------------------------------

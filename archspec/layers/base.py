@@ -61,7 +61,7 @@ PaddingMode = Literal["valid", "same"]
 class StrictModel(BaseModel):
     """Base of every spec object: unknown keys are errors, and parsed specs are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class LayerError(Exception):

@@ -1,0 +1,5 @@
+"""``python -m archspec`` is the ``archspec`` command."""
+
+from .cli import main
+
+main()
