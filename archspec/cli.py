@@ -47,6 +47,8 @@ class _Group(click.Group):
             try:
                 command = getattr(importlib.import_module(module), attr)
             except ImportError as exc:
+                if not module.startswith("builders."):
+                    raise
                 missing = getattr(exc, "name", None) or str(exc)
                 raise click.ClickException(
                     f"'archspec {name}' needs TensorFlow and Keras ({missing} is missing): "

@@ -1,0 +1,111 @@
+"""The expression language: what it accepts, what it refuses, and that it never runs code."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from archspec.expr import ExprError, parse_expression
+from archspec.symbols import symbol
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ("2*width", {"width": 6}, 12),
+        ("H//2", {"H": 7}, 3),
+        ("H/2", {"H": 8}, 4),
+        ("min(a, b) + max(a, b, 1)", {"a": 3, "b": 5}, 8),
+        ("-(a - 10) % 4", {"a": 3}, 3),
+        ("(W - 5 + 2*2)/1 + 1", {"W": 32}, 32),
+    ],
+)
+def test_integer_arithmetic(text: str, env: dict[str, int], expected: int) -> None:
+    assert parse_expression(text).evaluate(env) == expected
+
+
+def test_symbolic_values_stay_exact() -> None:
+    H = symbol("H")
+    value = parse_expression("H//2 - 2").evaluate({"H": H})
+    assert str(value) == "floor(H/2) - 2"
+    assert value.xreplace({H: 9}) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('touch /tmp/archspec-pwned')",
+        "().__class__",
+        "().__class__.__bases__[0].__subclasses__()",
+        "open('/etc/passwd')",
+        "lambda: 1",
+        "2**10",
+        "[1, 2]",
+        "'abc'",
+        "1.5",
+        "a if b else c",
+        "a.b",
+        "x[0]",
+        "f(1)",
+        "min(a=1, b=2)",
+        "True",
+    ],
+)
+def test_refuses_everything_but_arithmetic(text: str, tmp_path: os.PathLike[str]) -> None:
+    marker = "/tmp/archspec-pwned"
+    if os.path.exists(marker):
+        os.remove(marker)
+    with pytest.raises(ExprError) as info:
+        parse_expression(text).evaluate({"a": 1, "b": 1, "c": 1, "x": 1, "f": 1})
+    assert info.value.message
+    assert not os.path.exists(marker)
+
+
+def test_error_points_at_the_column() -> None:
+    with pytest.raises(ExprError) as info:
+        parse_expression("2*width.real")
+    assert info.value.offset == 2
+
+
+def test_unknown_name_suggests_the_closest() -> None:
+    with pytest.raises(ExprError) as info:
+        parse_expression("2*widht").evaluate({"width": 3})
+    assert info.value.hint == "did you mean 'width'?"
+
+
+def test_inexact_division_is_refused() -> None:
+    with pytest.raises(ExprError, match="not a whole number"):
+        parse_expression("H/2").evaluate({"H": 7})
+
+
+def test_limits() -> None:
+    with pytest.raises(ExprError, match="limit"):
+        parse_expression("1" * 300)
+    with pytest.raises(ExprError, match="limit"):
+        parse_expression("10" + "0" * 50)
+    with pytest.raises(ExprError, match="limit"):
+        parse_expression("a*a*a*a").evaluate({"a": 10**6})
+    with pytest.raises(ExprError):
+        parse_expression("(" * 150 + "1" + ")" * 49)
+
+
+@given(
+    a=st.integers(-1000, 1000),
+    b=st.integers(1, 1000),
+    c=st.integers(-50, 50),
+)
+def test_matches_python_integer_semantics(a: int, b: int, c: int) -> None:
+    env = {"a": a, "b": b, "c": c}
+    assert parse_expression("a // b + c * 3 - a % b").evaluate(env) == a // b + c * 3 - a % b
+    assert parse_expression("max(a, c) - min(b, c)").evaluate(env) == max(a, c) - min(b, c)
+
+
+@given(n=st.integers(1, 500))
+def test_symbolic_equals_concrete(n: int) -> None:
+    H = symbol("H")
+    text = "max((H - 3)//2 + 1, H//4) * 2 + H % 3"
+    expr = parse_expression(text)
+    assert expr.evaluate({"H": H}).xreplace({H: n}) == expr.evaluate({"H": n})
