@@ -117,6 +117,12 @@ class Spec(StrictModel):
                 raise ValueError(f"{key!r} is reserved; choose another name")
         return value
 
+    def __eq__(self, other: object) -> bool:
+        """Two specs are equal when they say the same, wherever they were read from."""
+        return isinstance(other, Spec) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
     @property
     def source(self) -> Any:
         """The loaded document (file name and positions), when the spec came from a file."""
