@@ -27,8 +27,11 @@ def parse_document(document: Document) -> tuple[Spec | None, list[Diagnostic]]:
     except RecursionError:
         from .diagnostics import Severity
 
-        return None, [Diagnostic(Severity.ERROR, "limit-exceeded", "the spec nests too deeply",
-                                 file=document.file)]
+        return None, [
+            Diagnostic(
+                Severity.ERROR, "limit-exceeded", "the spec nests too deeply", file=document.file
+            )
+        ]
     spec._source = document
     return spec, []
 
@@ -57,8 +60,13 @@ def from_dict(data: Mapping[str, Any]) -> Spec:
         raise SpecError(diagnostics_from(exc, data, Spec)) from None
 
 
-def analyze(spec: Spec | str | os.PathLike[str], sizes: Mapping[str, int] | None = None, *,
-            strict: bool = False, **more_sizes: int) -> Report:
+def analyze(
+    spec: Spec | str | os.PathLike[str],
+    sizes: Mapping[str, int] | None = None,
+    *,
+    strict: bool = False,
+    **more_sizes: int,
+) -> Report:
     """Shapes, parameters, receptive fields, MACs and valid input sizes of every layer.
 
     >>> report = analyze(from_dict({"archspec": 1, "name": "tiny", "input": {"shape": [28, 28, 1]},

@@ -23,7 +23,11 @@ from .diagnostics import Diagnostic, Severity, SpecError
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 LAZY_COMMANDS = {
-    "report": ("archspec.report_commands", "report", "Layer-by-layer table: shapes, params, RF, MACs."),
+    "report": (
+        "archspec.report_commands",
+        "report",
+        "Layer-by-layer table: shapes, params, RF, MACs.",
+    ),
     "diagram": ("archspec.report_commands", "diagram", "Draw the graph (DOT, SVG or PNG)."),
     "diff": ("archspec.report_commands", "diff", "What changed between two specs."),
     "build": ("builders.build_command", "build", "Build a spec into a Keras model file."),
@@ -80,7 +84,9 @@ def parse_sizes(text: str | None) -> dict[str, int]:
         if not sep or not key.isidentifier() or not value.lstrip("-").isdigit() or len(value) > 9:
             raise click.BadParameter(
                 f"expected NAME=INTEGER pairs separated by commas, such as H=224,W=224; "
-                f"got {item!r}", param_hint="--input")
+                f"got {item!r}",
+                param_hint="--input",
+            )
         sizes[key] = int(value)
     return sizes
 
@@ -91,8 +97,9 @@ def spec_files(paths: Sequence[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES
-                                and p.is_file()))
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            )
         elif path.exists():
             found.append(path)
         else:
@@ -152,12 +159,16 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--input", "input_", metavar="H=..,W=..", help="Check at these sizes.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
-              default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+)
 @click.option("--strict", is_flag=True, help="Treat warnings (dropped pixels...) as errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
-def check(paths: tuple[str, ...], input_: str | None, fmt: str, strict: bool,
-          quiet: bool) -> None:
+def check(paths: tuple[str, ...], input_: str | None, fmt: str, strict: bool, quiet: bool) -> None:
     """Validate spec files (directories are searched). Exit 1 when any spec is invalid."""
     from .engine import analyze
 
@@ -171,8 +182,9 @@ def check(paths: tuple[str, ...], input_: str | None, fmt: str, strict: bool,
         spec, found = load_or_diagnose(path)
         if spec is not None:
             found = analyze(spec, sizes, strict=strict).diagnostics
-        bad = any(d.is_error for d in found) or (strict and any(
-            d.severity is Severity.WARNING for d in found))
+        bad = any(d.is_error for d in found) or (
+            strict and any(d.severity is Severity.WARNING for d in found)
+        )
         failed += bad
         everything.extend(found)
         if fmt == "text" and not quiet:
@@ -211,8 +223,12 @@ def sizes(spec: str, input_: str | None) -> None:
 
 
 @cli.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write to a file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to a file instead of standard output.",
+)
 def schema(output: str | None) -> None:
     """Print the JSON Schema of spec files (for editors and validators)."""
     from .api import json_schema

@@ -22,8 +22,14 @@ from .spec import Spec
 from .symbols import as_int, is_symbolic, symbol
 
 
-def analyze(spec: Spec, sizes: Mapping[str, int] | None = None, *, strict: bool = False,
-            limits: Limits = DEFAULT_LIMITS, **more_sizes: int) -> Report:
+def analyze(
+    spec: Spec,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    strict: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+    **more_sizes: int,
+) -> Report:
     """Infer every layer of ``spec``; sizes bind free symbols (H=224) or override params."""
     bound = {**(sizes or {}), **more_sizes}
     return _Analysis(spec, bound, strict, limits).run()
@@ -40,10 +46,18 @@ class _Analysis:
         self.remainders: list[tuple[Value, str, Node]] = []
 
     # -- diagnostics -------------------------------------------------------------------------
-    def emit(self, severity: Severity, code: str, message: str, path: SpecPath,
-             hint: str | None = None, layer: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(severity, code, message, path=path, hint=hint,
-                                           layer=layer))
+    def emit(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        path: SpecPath,
+        hint: str | None = None,
+        layer: str | None = None,
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(severity, code, message, path=path, hint=hint, layer=layer)
+        )
 
     # -- names -------------------------------------------------------------------------------
     def environment(self) -> dict[str, Value] | None:
@@ -52,13 +66,22 @@ class _Analysis:
         for key, value in self.sizes.items():
             if key not in known:
                 guess = did_you_mean(key, sorted(known))
-                self.emit(Severity.ERROR, "unknown-size",
-                          f"--input names {key!r}, which is neither a symbol nor a param",
-                          (), f"did you mean {guess!r}?" if guess else
-                          f"known names: {', '.join(sorted(known)) or 'none'}")
+                self.emit(
+                    Severity.ERROR,
+                    "unknown-size",
+                    f"--input names {key!r}, which is neither a symbol nor a param",
+                    (),
+                    f"did you mean {guess!r}?"
+                    if guess
+                    else f"known names: {', '.join(sorted(known)) or 'none'}",
+                )
             elif not isinstance(value, int) or value < 1:
-                self.emit(Severity.ERROR, "out-of-range", f"{key} must be a positive integer. "
-                          f"Received: {key}={value!r}", ())
+                self.emit(
+                    Severity.ERROR,
+                    "out-of-range",
+                    f"{key} must be a positive integer. Received: {key}={value!r}",
+                    (),
+                )
         env: dict[str, Value] = {}
         for name in free:
             env[name] = self.sizes[name] if name in self.sizes else symbol(name)
@@ -69,8 +92,7 @@ class _Analysis:
             try:
                 env[name] = raw if isinstance(raw, int) else parse_expression(raw).evaluate(env)
             except ExprError as exc:
-                self.emit(Severity.ERROR, "bad-expression", exc.message, ("params", name),
-                          exc.hint)
+                self.emit(Severity.ERROR, "bad-expression", exc.message, ("params", name), exc.hint)
                 return None
         return None if any(d.is_error for d in self.diagnostics) else env
 
@@ -85,8 +107,12 @@ class _Analysis:
                 return None
             concrete = as_int(value)
             if concrete is not None and concrete < 1:
-                self.emit(Severity.ERROR, "out-of-range",
-                          f"input sizes must be >= 1. Received: {raw!r} = {concrete}", path)
+                self.emit(
+                    Severity.ERROR,
+                    "out-of-range",
+                    f"input sizes must be >= 1. Received: {raw!r} = {concrete}",
+                    path,
+                )
                 return None
             shape.append(value)
         return tuple(shape)
@@ -112,13 +138,18 @@ class _Analysis:
             layers=rows,
             output=graph.output if graph else None,
         )
-        if graph is not None and shape is not None and not any(
-                d.is_error for d in self.diagnostics):
+        if (
+            graph is not None
+            and shape is not None
+            and not any(d.is_error for d in self.diagnostics)
+        ):
             report.valid_inputs = self.solve(shape)
         report.diagnostics = _locate(self.diagnostics, self.spec.source)
         return report
 
-    def augment(self, shape: tuple[Value, ...], env: Mapping[str, Value]) -> tuple[Value, ...] | None:
+    def augment(
+        self, shape: tuple[Value, ...], env: Mapping[str, Value]
+    ) -> tuple[Value, ...] | None:
         for i, aug in enumerate(self.spec.augment):
             try:
                 shape = aug.infer(Context(env, aug.name or aug.type), shape)
@@ -154,39 +185,66 @@ class _Analysis:
             if source is not None:
                 pos = source.position(node.path)
                 line = pos[0] if pos else None
-            rows.append(LayerRow(
-                index=len(rows), name=node.name, type=node.layer.type,  # type: ignore[attr-defined]
-                inputs=node.inputs, output_shape=tuple(inferred.shape),
-                trainable_params=inferred.trainable, non_trainable_params=inferred.non_trainable,
-                macs=inferred.macs, receptive_field=rf, formulas=tuple(inferred.formulas),
-                scope=node.scope, line=line,
-            ))
+            rows.append(
+                LayerRow(
+                    index=len(rows),
+                    name=node.name,
+                    type=node.layer.type,  # type: ignore[attr-defined]
+                    inputs=node.inputs,
+                    output_shape=tuple(inferred.shape),
+                    trainable_params=inferred.trainable,
+                    non_trainable_params=inferred.non_trainable,
+                    macs=inferred.macs,
+                    receptive_field=rf,
+                    formulas=tuple(inferred.formulas),
+                    scope=node.scope,
+                    line=line,
+                )
+            )
         return rows
 
     def infer(self, node: Node, inputs: list[tuple[Value, ...]]) -> Inferred | None:
         low, high = node.layer.arity
         kind = node.layer.type  # type: ignore[attr-defined]
         if len(inputs) < low or (high is not None and len(inputs) > high):
-            want = f"exactly {low}" if low == high else (
-                f"at least {low}" if high is None else f"{low} to {high}")
-            self.emit(Severity.ERROR, "wrong-arity",
-                      f"{kind} takes {want} input{'s' if want != 'exactly 1' else ''}, "
-                      f"got {len(inputs)}", (*node.path, "inputs"), layer=node.name)
+            want = (
+                f"exactly {low}"
+                if low == high
+                else (f"at least {low}" if high is None else f"{low} to {high}")
+            )
+            self.emit(
+                Severity.ERROR,
+                "wrong-arity",
+                f"{kind} takes {want} input{'s' if want != 'exactly 1' else ''}, got {len(inputs)}",
+                (*node.path, "inputs"),
+                layer=node.name,
+            )
             return None
         try:
             inferred = node.layer.infer(Context(node.env, node.name), inputs)
         except LayerError as exc:
             path = (*node.path, exc.field) if exc.field else node.path
             shapes = ", ".join(format_shape(s) for s in inputs)
-            self.emit(Severity.ERROR, exc.code,
-                      f"layer {node.name!r} ({kind}, input {shapes}): {exc.message}",
-                      path, exc.hint, node.name)
+            self.emit(
+                Severity.ERROR,
+                exc.code,
+                f"layer {node.name!r} ({kind}, input {shapes}): {exc.message}",
+                path,
+                exc.hint,
+                node.name,
+            )
             return None
         for c in inferred.constraints:
             self.constraints.append((c, node))
         for warning in inferred.warnings:
-            self.emit(Severity.WARNING, warning.code, f"layer {node.name!r}: {warning.message}",
-                      node.path, warning.hint, node.name)
+            self.emit(
+                Severity.WARNING,
+                warning.code,
+                f"layer {node.name!r}: {warning.message}",
+                node.path,
+                warning.hint,
+                node.name,
+            )
         self.tiling(node, inferred)
         return inferred
 
@@ -210,15 +268,18 @@ class _Analysis:
                 lost.append(f"{concrete} on {formula}")
         if lost:
             self.emit(
-                Severity.ERROR if self.strict else Severity.WARNING, "stride-tiling",
+                Severity.ERROR if self.strict else Severity.WARNING,
+                "stride-tiling",
                 f"layer {node.name!r}: the stride does not tile its input, so border pixels are "
                 f"never seen ({'; '.join(lost)}): (W - F + 2P)/S + 1 is not whole",
-                (*node.path, "strides"), "pad the input, or pick a size that tiles exactly",
+                (*node.path, "strides"),
+                "pad the input, or pick a size that tiles exactly",
                 node.name,
             )
 
-    def receptive_field(self, node: Node, inferred: Inferred,
-                        inputs: list[tuple[AxisField, ...] | None]) -> tuple[AxisField, ...] | None:
+    def receptive_field(
+        self, node: Node, inferred: Inferred, inputs: list[tuple[AxisField, ...] | None]
+    ) -> tuple[AxisField, ...] | None:
         if any(f is None for f in inputs) or inferred.windows == GLOBAL:
             return None
         fields = inputs[0]
@@ -228,8 +289,10 @@ class _Analysis:
         if len(inferred.shape) - 1 != len(fields) and not inferred.windows:
             return fields if len(inferred.shape) - 1 == len(fields) else None
         if inferred.upsample:
-            return tuple(AxisField(f.size, _div(f.jump, u), f.start)
-                         for f, u in zip(fields, inferred.upsample))
+            return tuple(
+                AxisField(f.size, _div(f.jump, u), f.start)
+                for f, u in zip(fields, inferred.upsample)
+            )
         if not inferred.windows:
             return fields
         from .sizes import ReceptiveField, effective_kernel, receptive_field_step
@@ -238,15 +301,25 @@ class _Analysis:
         for f, w in zip(fields, inferred.windows):  # type: ignore[arg-type]
             if w.transposed:
                 jump = _div(f.jump, w.stride)
-                out.append(AxisField(f.size + (effective_kernel(w.kernel, w.dilation) - 1) * jump,
-                                     jump, f.start))
+                out.append(
+                    AxisField(
+                        f.size + (effective_kernel(w.kernel, w.dilation) - 1) * jump, jump, f.start
+                    )
+                )
                 continue
-            step = receptive_field_step(ReceptiveField(f.size, f.jump, f.start), w.kernel,
-                                        w.stride, w.dilation, w.pad_before)
+            step = receptive_field_step(
+                ReceptiveField(f.size, f.jump, f.start),
+                w.kernel,
+                w.stride,
+                w.dilation,
+                w.pad_before,
+            )
             out.append(AxisField(step.size, step.jump, step.start))
         return tuple(out)
 
-    def merge_fields(self, node: Node, inputs: list[tuple[AxisField, ...]]) -> tuple[AxisField, ...]:
+    def merge_fields(
+        self, node: Node, inputs: list[tuple[AxisField, ...]]
+    ) -> tuple[AxisField, ...]:
         """The largest field over the paths; paths seeing different grids are misaligned."""
         merged = []
         mismatched = []
@@ -258,15 +331,19 @@ class _Analysis:
                     biggest = a
             for a in axes[1:]:
                 if _differs(a.jump, axes[0].jump) or _differs(a.start, axes[0].start):
-                    mismatched.append(f"axis {axis}: jump {axes[0].jump} vs {a.jump}, "
-                                      f"centre {axes[0].start} vs {a.start}")
+                    mismatched.append(
+                        f"axis {axis}: jump {axes[0].jump} vs {a.jump}, "
+                        f"centre {axes[0].start} vs {a.start}"
+                    )
                     break
             merged.append(biggest)
         if mismatched:
             self.emit(
-                Severity.WARNING, "misaligned-merge",
+                Severity.WARNING,
+                "misaligned-merge",
                 f"layer {node.name!r}: its inputs see the image on different grids "
-                f"({'; '.join(mismatched)})", node.path,
+                f"({'; '.join(mismatched)})",
+                node.path,
                 "align the branches' strides and paddings (e.g. stride the 1x1 conv, not the 3x3)",
                 node.name,
             )
@@ -285,16 +362,24 @@ class _Analysis:
             domain.Constraint(c.kind, c.lhs, c.rhs, node.name if node else "augment")
             for c, node in self.constraints
         ]
-        bounds = {n: (self.spec.symbols[n].min if n in self.spec.symbols else None,
-                      self.spec.symbols[n].max if n in self.spec.symbols else None)
-                  for n in names}
+        bounds = {
+            n: (
+                self.spec.symbols[n].min if n in self.spec.symbols else None,
+                self.spec.symbols[n].max if n in self.spec.symbols else None,
+            )
+            for n in names
+        }
         result = domain.valid_sizes_by_symbol(constraints, symbols, bounds=bounds)
         sets = {n: result[n] for n in names if n in result}
         for name, sizes in sets.items():
             if sizes.is_empty:
-                self.emit(Severity.ERROR, "no-valid-size",
-                          f"no size of {name} makes every layer valid", ("input", "shape"),
-                          "check the layers that shrink the input the most")
+                self.emit(
+                    Severity.ERROR,
+                    "no-valid-size",
+                    f"no size of {name} makes every layer valid",
+                    ("input", "shape"),
+                    "check the layers that shrink the input the most",
+                )
         self.check_tiling(sets)
         return sets
 
@@ -307,23 +392,30 @@ class _Analysis:
             if len(names) != 1 or names[0] not in sets:
                 continue
             valid = sets[names[0]]
-            clean = domain.valid_sizes([domain.Constraint("eq", dropped, 0, node.name)],
-                                       symbol(names[0]))
+            clean = domain.valid_sizes(
+                [domain.Constraint("eq", dropped, 0, node.name)], symbol(names[0])
+            )
             bad = next((n for n in valid.first(64) if n not in clean), None)
             if bad is None:
                 continue
             self.emit(
-                Severity.ERROR if self.strict else Severity.WARNING, "stride-tiling",
+                Severity.ERROR if self.strict else Severity.WARNING,
+                "stride-tiling",
                 f"layer {node.name!r}: the stride does not tile its input for some sizes, "
                 f"e.g. {names[0]}={bad} ({formula}); exact for {clean.describe(names[0])}",
-                (*node.path, "strides"), "restrict the input size or pad", node.name,
+                (*node.path, "strides"),
+                "restrict the input size or pad",
+                node.name,
             )
 
 
 def _div(a: Value, b: int) -> Value:
     if isinstance(a, (int, Fraction)):
-        return Fraction(a, b) if isinstance(a, int) and a % b else (
-            a // b if isinstance(a, int) else a / b)
+        return (
+            Fraction(a, b)
+            if isinstance(a, int) and a % b
+            else (a // b if isinstance(a, int) else a / b)
+        )
     return a / b
 
 
@@ -358,8 +450,11 @@ def _locate(diagnostics: list[Diagnostic], source: Any) -> list[Diagnostic]:
     out = []
     for d in diagnostics:
         if d.line is None:
-            pos = (source.key_position(d.path) if d.code in KEY_CODES
-                   else source.position(d.path)) if d.path else None
+            pos = (
+                (source.key_position(d.path) if d.code in KEY_CODES else source.position(d.path))
+                if d.path
+                else None
+            )
             d = d.at(source.file, *(pos if pos else (None, None)))
         out.append(d)
     return out

@@ -102,9 +102,7 @@ def _check(node: ast.AST, names: set[str]) -> None:
     elif isinstance(node, ast.Call):
         fn = node.func
         if not isinstance(fn, ast.Name) or fn.id not in _FUNCTIONS or node.keywords:
-            raise ExprError(
-                "only min(...) and max(...) may be called in expressions", col
-            )
+            raise ExprError("only min(...) and max(...) may be called in expressions", col)
         if len(node.args) < 2:
             raise ExprError(f"{fn.id}() needs at least two arguments", col)
         for arg in node.args:

@@ -70,10 +70,17 @@ class _Expander:
         self.scope_inputs: dict[str, str] = {"": INPUT}
         """Block-copy prefix -> the layer that feeds it, which ``input`` means inside."""
 
-    def error(self, code: str, message: str, path: SpecPath, hint: str | None = None,
-              layer: str | None = None) -> None:
+    def error(
+        self,
+        code: str,
+        message: str,
+        path: SpecPath,
+        hint: str | None = None,
+        layer: str | None = None,
+    ) -> None:
         self.diagnostics.append(
-            Diagnostic(Severity.ERROR, code, message, path=path, hint=hint, layer=layer))
+            Diagnostic(Severity.ERROR, code, message, path=path, hint=hint, layer=layer)
+        )
 
     def auto_name(self, kind: str) -> str:
         """Keras's convention: conv2d, conv2d_1, conv2d_2, ..."""
@@ -92,13 +99,25 @@ class _Expander:
             return None
         concrete = as_int(value)
         if concrete is None:
-            self.error("not-concrete", f"must be a concrete integer, got {raw!r}", path,
-                       "bind the symbols it uses under params:")
+            self.error(
+                "not-concrete",
+                f"must be a concrete integer, got {raw!r}",
+                path,
+                "bind the symbols it uses under params:",
+            )
         return concrete
 
-    def expand(self, layers: list, path: SpecPath, prefix: str, prev: str,
-               env: Mapping[str, Value], scope: tuple[str, ...], stack: tuple[str, ...],
-               use_path: SpecPath | None) -> str:
+    def expand(
+        self,
+        layers: list,
+        path: SpecPath,
+        prefix: str,
+        prev: str,
+        env: Mapping[str, Value],
+        scope: tuple[str, ...],
+        stack: tuple[str, ...],
+        use_path: SpecPath | None,
+    ) -> str:
         for i, entry in enumerate(layers):
             here = (*path, i)
             if isinstance(entry, BlockUse):
@@ -106,13 +125,21 @@ class _Expander:
                 continue
             name = prefix + (entry.name or self.auto_name(entry.type))  # type: ignore[attr-defined]
             if name in self.names or name in self.aliases:
-                self.error("duplicate-name", f"layer name {name!r} is already used",
-                           (*here, "name"), "give every layer a unique name", name)
+                self.error(
+                    "duplicate-name",
+                    f"layer name {name!r} is already used",
+                    (*here, "name"),
+                    "give every layer a unique name",
+                    name,
+                )
                 continue
             if len(self.pending) >= self.limits.max_layers:
-                self.error("limit-exceeded",
-                           f"the spec expands to more than {self.limits.max_layers} layers",
-                           here, "raise Limits.max_layers if this is meant")
+                self.error(
+                    "limit-exceeded",
+                    f"the spec expands to more than {self.limits.max_layers} layers",
+                    here,
+                    "raise Limits.max_layers if this is meant",
+                )
                 raise _Stop
             self.names[name] = len(self.pending)
             refs = list(entry.inputs) if entry.inputs else [_Resolved(prev)]
@@ -120,27 +147,44 @@ class _Expander:
             prev = name
         return prev
 
-    def use_block(self, use: BlockUse, here: SpecPath, prefix: str, prev: str,
-                  env: Mapping[str, Value], scope: tuple[str, ...], stack: tuple[str, ...],
-                  use_path: SpecPath | None) -> str:
+    def use_block(
+        self,
+        use: BlockUse,
+        here: SpecPath,
+        prefix: str,
+        prev: str,
+        env: Mapping[str, Value],
+        scope: tuple[str, ...],
+        stack: tuple[str, ...],
+        use_path: SpecPath | None,
+    ) -> str:
         block = self.spec.blocks.get(use.block)
         if block is None:
             guess = did_you_mean(use.block, list(self.spec.blocks))
-            self.error("unknown-block", f"no block named {use.block!r}", (*here, "block"),
-                       f"did you mean {guess!r}?" if guess else "define it under blocks:")
+            self.error(
+                "unknown-block",
+                f"no block named {use.block!r}",
+                (*here, "block"),
+                f"did you mean {guess!r}?" if guess else "define it under blocks:",
+            )
             return prev
         if use.block in stack:
-            self.error("block-recursion",
-                       f"block {use.block!r} uses itself: {' -> '.join((*stack, use.block))}",
-                       (*here, "block"))
+            self.error(
+                "block-recursion",
+                f"block {use.block!r} uses itself: {' -> '.join((*stack, use.block))}",
+                (*here, "block"),
+            )
             return prev
         repeat = self.integer(use.repeat, env, (*here, "repeat"))
         if repeat is None:
             return prev
         if not 1 <= repeat <= self.limits.max_repeat:
-            self.error("out-of-range",
-                       f"repeat must be between 1 and {self.limits.max_repeat}. "
-                       f"Received: repeat={use.repeat}", (*here, "repeat"))
+            self.error(
+                "out-of-range",
+                f"repeat must be between 1 and {self.limits.max_repeat}. "
+                f"Received: repeat={use.repeat}",
+                (*here, "repeat"),
+            )
             return prev
         args = self.block_args(use, block, env, here)
         if args is None:
@@ -157,9 +201,16 @@ class _Expander:
         for copy in range(1, repeat + 1):
             instance = prefix + (f"{base}.{copy}" if repeat > 1 else base)
             self.scope_inputs[instance + "."] = prev
-            prev = self.expand(block.layers, block_path, instance + ".", prev,
-                               {**env, **args}, (*scope, instance), (*stack, use.block),
-                               outer_use)
+            prev = self.expand(
+                block.layers,
+                block_path,
+                instance + ".",
+                prev,
+                {**env, **args},
+                (*scope, instance),
+                (*stack, use.block),
+                outer_use,
+            )
             if repeat > 1:
                 self.aliases.setdefault(instance, prev)
         self.aliases[prefix + base] = prev
@@ -171,21 +222,29 @@ class _Expander:
         for key in use.args:
             if key not in block.args:
                 guess = did_you_mean(key, list(block.args))
-                self.error("unknown-argument", f"block {use.block!r} has no argument {key!r}",
-                           (*here, "args", key),
-                           f"did you mean {guess!r}?" if guess else
-                           f"its arguments are: {', '.join(block.args) or 'none'}")
+                self.error(
+                    "unknown-argument",
+                    f"block {use.block!r} has no argument {key!r}",
+                    (*here, "args", key),
+                    f"did you mean {guess!r}?"
+                    if guess
+                    else f"its arguments are: {', '.join(block.args) or 'none'}",
+                )
                 ok = False
         for key, arg in block.args.items():
             raw = use.args.get(key, arg.default)
             if raw is None:
-                self.error("missing-argument", f"block {use.block!r} needs argument {key!r}",
-                           (*here, "args"))
+                self.error(
+                    "missing-argument",
+                    f"block {use.block!r} needs argument {key!r}",
+                    (*here, "args"),
+                )
                 ok = False
                 continue
             try:
-                args[key] = raw if isinstance(raw, int) else parse_expression(raw).evaluate(
-                    {**env, **args})
+                args[key] = (
+                    raw if isinstance(raw, int) else parse_expression(raw).evaluate({**env, **args})
+                )
             except ExprError as exc:
                 self.error("bad-expression", exc.message, (*here, "args", key), exc.hint)
                 ok = False
@@ -208,12 +267,15 @@ class _Expander:
         return None
 
     def dangling(self, ref: str, prefix: str, path: SpecPath, why: str = "") -> None:
-        visible = [n[len(prefix):] for n in self.names if n.startswith(prefix)]
+        visible = [n[len(prefix) :] for n in self.names if n.startswith(prefix)]
         visible += [INPUT, *self.aliases]
         guess = did_you_mean(ref, visible)
-        self.error("unknown-input",
-                   f"inputs names {ref!r}, which is not a layer{' ' + why if why else ''}",
-                   path, f"did you mean {guess!r}?" if guess else None)
+        self.error(
+            "unknown-input",
+            f"inputs names {ref!r}, which is not a layer{' ' + why if why else ''}",
+            path,
+            f"did you mean {guess!r}?" if guess else None,
+        )
 
 
 class _Resolved(str):
@@ -224,8 +286,9 @@ class _Stop(Exception):
     pass
 
 
-def expand(spec: Spec, env: Mapping[str, Value],
-           limits: Limits = DEFAULT_LIMITS) -> tuple[Graph | None, list[Diagnostic]]:
+def expand(
+    spec: Spec, env: Mapping[str, Value], limits: Limits = DEFAULT_LIMITS
+) -> tuple[Graph | None, list[Diagnostic]]:
     """Expand blocks, resolve ``inputs`` and order the layers; errors come back as values."""
     ex = _Expander(spec, limits)
     try:
@@ -243,8 +306,12 @@ def expand(spec: Spec, env: Mapping[str, Value],
             if target is None:
                 ex.dangling(ref, p.prefix, (*p.path, "inputs", k))
             elif target == p.name:
-                ex.error("cycle", f"layer {p.name!r} takes itself as input",
-                         (*p.path, "inputs", k), layer=p.name)
+                ex.error(
+                    "cycle",
+                    f"layer {p.name!r} takes itself as input",
+                    (*p.path, "inputs", k),
+                    layer=p.name,
+                )
             else:
                 resolved.append(target)
         inputs[p.name] = tuple(resolved)
@@ -262,8 +329,15 @@ def expand(spec: Spec, env: Mapping[str, Value],
         return None, ex.diagnostics
     by_name = {p.name: p for p in ex.pending}
     nodes = [
-        Node(name, by_name[name].layer, inputs[name], by_name[name].path, by_name[name].env,
-             by_name[name].scope, by_name[name].use_path)
+        Node(
+            name,
+            by_name[name].layer,
+            inputs[name],
+            by_name[name].path,
+            by_name[name].env,
+            by_name[name].scope,
+            by_name[name].use_path,
+        )
         for name in order
     ]
     _warn_unused(ex, nodes, output)
@@ -296,9 +370,13 @@ def _toposort(ex: _Expander, inputs: dict[str, tuple[str, ...]]) -> list[str] | 
     cycle = _find_cycle({p.name: waiting[p.name] for p in stuck})
     first = min(cycle, key=lambda n: position[n])
     pending = ex.pending[position[first]]
-    ex.error("cycle", f"layers form a cycle: {' -> '.join([*cycle, cycle[0]])}",
-             (*pending.path, "inputs"), "a layer's inputs must come from earlier in the graph",
-             first)
+    ex.error(
+        "cycle",
+        f"layers form a cycle: {' -> '.join([*cycle, cycle[0]])}",
+        (*pending.path, "inputs"),
+        "a layer's inputs must come from earlier in the graph",
+        first,
+    )
     return None
 
 
@@ -309,7 +387,7 @@ def _find_cycle(waiting: dict[str, set[str]]) -> list[str]:
     while node not in seen:
         seen.append(node)
         node = next(iter(sorted(waiting[node])))
-    return seen[seen.index(node):]
+    return seen[seen.index(node) :]
 
 
 def _warn_unused(ex: _Expander, nodes: list[Node], output: str) -> None:
@@ -325,9 +403,13 @@ def _warn_unused(ex: _Expander, nodes: list[Node], output: str) -> None:
         stack.extend(by_name[name].inputs)
     for node in nodes:
         if node.name not in live:
-            ex.diagnostics.append(Diagnostic(
-                Severity.WARNING, "unused-layer",
-                f"layer {node.name!r} does not lead to the output {output!r}",
-                path=node.path, layer=node.name,
-                hint="name it in a later layer's inputs, or remove it",
-            ))
+            ex.diagnostics.append(
+                Diagnostic(
+                    Severity.WARNING,
+                    "unused-layer",
+                    f"layer {node.name!r} does not lead to the output {output!r}",
+                    path=node.path,
+                    layer=node.name,
+                    hint="name it in a later layer's inputs, or remove it",
+                )
+            )

@@ -112,8 +112,10 @@ class Totals:
     def training_bytes(self, batch_size: int, optimizer_slots: int = 2) -> Value:
         """Weights + gradients + optimizer state (Adam keeps 2 slots) + a batch's activations."""
         weights = self.params * BYTES_PER_VALUE
-        return (weights * (2 + optimizer_slots)
-                + self.activation_elements * BYTES_PER_VALUE * batch_size)
+        return (
+            weights * (2 + optimizer_slots)
+            + self.activation_elements * BYTES_PER_VALUE * batch_size
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -201,15 +203,17 @@ class Report:
                 trainable_params=put(row.trainable_params),
                 non_trainable_params=put(row.non_trainable_params),
                 macs=put(row.macs),
-                receptive_field=None if row.receptive_field is None else tuple(
-                    AxisField(put(a.size), put(a.jump), put(a.start))
-                    for a in row.receptive_field
+                receptive_field=None
+                if row.receptive_field is None
+                else tuple(
+                    AxisField(put(a.size), put(a.jump), put(a.start)) for a in row.receptive_field
                 ),
             )
             for row in self.layers
         ]
-        return replace(self, layers=rows, input_shape=put(self.input_shape),
-                       sizes={**self.sizes, **sizes})
+        return replace(
+            self, layers=rows, input_shape=put(self.input_shape), sizes={**self.sizes, **sizes}
+        )
 
     def to_dict(self) -> dict[str, Any]:
         rf = self.output_receptive_field

@@ -6,14 +6,14 @@ free size and hyperparameter is created here, with the same assumptions, exactly
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import sympy
 
 
-@lru_cache(maxsize=None)
+@cache
 def symbol(name: str) -> sympy.Symbol:
     """Sizes and counts are positive integers; saying so lets sympy cancel what it can."""
     import sympy

@@ -21,10 +21,9 @@ def spec_path(data: Any, loc: tuple[Any, ...]) -> SpecPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and isinstance(part, str) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str):
@@ -38,9 +37,22 @@ def spec_path(data: Any, loc: tuple[Any, ...]) -> SpecPath:
     return tuple(path)
 
 
-_MEMBER_NAMES = frozenset({"int", "str", "float", "bool", "list", "dict", "function-plain",
-                           "function-after", "function-before", "literal", "none",
-                           "ParametricActivation"})
+_MEMBER_NAMES = frozenset(
+    {
+        "int",
+        "str",
+        "float",
+        "bool",
+        "list",
+        "dict",
+        "function-plain",
+        "function-after",
+        "function-before",
+        "literal",
+        "none",
+        "ParametricActivation",
+    }
+)
 
 
 def _fields_of(model: type[BaseModel], data: Any, path: SpecPath) -> list[str]:
@@ -68,7 +80,6 @@ def diagnostics_from(exc: ValidationError, data: Any, model: type[BaseModel]) ->
     seen: set[tuple[SpecPath, str]] = set()
     for err in exc.errors(include_url=False):
         path = spec_path(data, tuple(err["loc"]))
-        kind = err["type"]
         message, hint, code = _describe(err, path, data, model)
         if (path, message) in seen:
             continue
@@ -77,30 +88,41 @@ def diagnostics_from(exc: ValidationError, data: Any, model: type[BaseModel]) ->
     return out
 
 
-def _describe(err: dict[str, Any], path: SpecPath, data: Any,
-              model: type[BaseModel]) -> tuple[str, str | None, str]:
+def _describe(
+    err: dict[str, Any], path: SpecPath, data: Any, model: type[BaseModel]
+) -> tuple[str, str | None, str]:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
         guess = did_you_mean(key, _fields_of(model, data, path))
-        return (f"unknown key {key!r}", f"did you mean {guess!r}?" if guess else
-                "remove it, or see `archspec schema` for the keys this object takes",
-                "unknown-key")
+        return (
+            f"unknown key {key!r}",
+            f"did you mean {guess!r}?"
+            if guess
+            else "remove it, or see `archspec schema` for the keys this object takes",
+            "unknown-key",
+        )
     if kind == "union_tag_invalid":
         from .layers import LAYER_KINDS
 
         tag = ctx.get("tag", value)
         expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
         guess = did_you_mean(str(tag), expected or list(LAYER_KINDS))
-        return (f"unknown type {tag!r}", f"did you mean {guess!r}?" if guess else
-                f"known types: {', '.join(expected)}", "unknown-type")
+        return (
+            f"unknown type {tag!r}",
+            f"did you mean {guess!r}?" if guess else f"known types: {', '.join(expected)}",
+            "unknown-type",
+        )
     if kind == "union_tag_not_found":
         return ("missing 'type'", "every layer needs a type, e.g. type: conv2d", "missing-key")
     if kind == "missing":
-        return (f"missing required key {path[-1]!r}" if path else "missing required key",
-                None, "missing-key")
+        return (
+            f"missing required key {path[-1]!r}" if path else "missing required key",
+            None,
+            "missing-key",
+        )
     msg = err["msg"].removeprefix("Value error, ")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         field = path[-1] if path and isinstance(path[-1], str) else "value"
@@ -108,6 +130,10 @@ def _describe(err: dict[str, Any], path: SpecPath, data: Any,
     if kind == "literal_error":
         return (f"{msg}, got {value!r}", None, "bad-value")
     if kind == "string_pattern_mismatch":
-        return (f"{value!r} is not a valid name: use letters, digits, '_' and '-', "
-                "starting with a letter", None, "bad-name")
+        return (
+            f"{value!r} is not a valid name: use letters, digits, '_' and '-', "
+            "starting with a letter",
+            None,
+            "bad-name",
+        )
     return (msg, None, "bad-value" if kind != "value_error" else "invalid")

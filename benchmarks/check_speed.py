@@ -83,16 +83,22 @@ def main() -> None:
     print(f"archspec check resnet50, H x W symbolic: {t50_sym:7.3f} s")
     per50 = (t50 - baseline) / n50
     per152 = (t152 - baseline) / n152
-    print(f"per-layer time ratio 152/50 (linear ~1; fixed import cost makes it < 1): "
-          f"{per152 / per50:5.2f}")
-    print(f"incremental ratio (t152 - t50) / (t50 - startup) vs layers "
-          f"{(n152 - n50) / n50:4.2f}: {(t152 - t50) / (t50 - baseline):5.2f}")
+    print(
+        f"per-layer time ratio 152/50 (linear ~1; fixed import cost makes it < 1): "
+        f"{per152 / per50:5.2f}"
+    )
+    print(
+        f"incremental ratio (t152 - t50) / (t50 - startup) vs layers "
+        f"{(n152 - n50) / n50:4.2f}: {(t152 - t50) / (t50 - baseline):5.2f}"
+    )
     print(f"symbolic / concrete: {t50_sym / t50:5.2f}   target <= 2")
     if not args.skip_keras:
-        keras50 = best_of([sys.executable, "-c", KERAS_ROUTE.format(app="ResNet50")],
-                          max(1, args.repeat // 2))
-        keras152 = best_of([sys.executable, "-c", KERAS_ROUTE.format(app="ResNet152")],
-                           max(1, args.repeat // 2))
+        keras50 = best_of(
+            [sys.executable, "-c", KERAS_ROUTE.format(app="ResNet50")], max(1, args.repeat // 2)
+        )
+        keras152 = best_of(
+            [sys.executable, "-c", KERAS_ROUTE.format(app="ResNet152")], max(1, args.repeat // 2)
+        )
         print(f"keras build + summary ResNet50:  {keras50:7.3f} s")
         print(f"keras build + summary ResNet152: {keras152:7.3f} s")
         print(f"speed-up vs keras, resnet50:  {keras50 / t50:6.1f}x   target >= 8x")

@@ -133,12 +133,15 @@ def test_output_too_small_names_layer_and_formula(tmp_path: Path) -> None:
 
 def test_expression_with_code_is_rejected_and_not_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    row = f"  - {{name: c1, type: conv2d, filters: \"__import__('os').system('touch {marker}')\", kernel: 3}}\n"
+    evil = f"__import__('os').system('touch {marker}')"
+    row = f'  - {{name: c1, type: conv2d, filters: "{evil}", kernel: 3}}\n'
     code, diags = check(tmp_path, row)
     assert code == 1
     assert diags[0]["path"] == "layers[0].filters"
     assert not marker.exists()
-    code, diags = check(tmp_path, '  - {name: c1, type: conv2d, filters: "().__class__", kernel: 3}\n')
+    code, diags = check(
+        tmp_path, '  - {name: c1, type: conv2d, filters: "().__class__", kernel: 3}\n'
+    )
     assert code == 1 and "not allowed" in diags[0]["message"]
 
 
@@ -170,8 +173,12 @@ def test_warning_fails_only_under_strict(tmp_path: Path) -> None:
 def test_real_process_exit_codes_and_no_traceback(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "x.yaml"
     path.write_bytes(content)
-    proc = subprocess.run([sys.executable, "-m", "archspec", "check", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "archspec", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert f"{path}:" in proc.stdout + proc.stderr

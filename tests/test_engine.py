@@ -1,4 +1,4 @@
-"""The engine against ground truth: the lecture's figures, brute force, and plain-integer oracles."""
+"""The engine against ground truth: the lecture's figures, brute force, integer oracles."""
 
 from __future__ import annotations
 
@@ -16,10 +16,16 @@ DATA = Path(__file__).parent / "data"
 
 
 def one_layer(size: int, channels: int, layer: dict) -> archspec.Report:
-    return archspec.analyze(archspec.from_dict({
-        "archspec": 1, "name": "t", "input": {"shape": [size, size, channels]},
-        "layers": [{"name": "x", **layer}],
-    }))
+    return archspec.analyze(
+        archspec.from_dict(
+            {
+                "archspec": 1,
+                "name": "t",
+                "input": {"shape": [size, size, channels]},
+                "layers": [{"name": "x", **layer}],
+            }
+        )
+    )
 
 
 # -- worked-examples.md, section 1 -------------------------------------------------------------
@@ -27,15 +33,21 @@ def one_layer(size: int, channels: int, layer: dict) -> archspec.Report:
     ("size", "channels", "layer", "shape", "params"),
     [
         (4, 1, {"type": "conv2d", "filters": 1, "kernel": 2}, (3, 3, 1), None),
-        (5, 1, {"type": "conv2d", "filters": 1, "kernel": 3, "padding": 2, "strides": 2},
-         (4, 4, 1), None),
+        (
+            5,
+            1,
+            {"type": "conv2d", "filters": 1, "kernel": 3, "padding": 2, "strides": 2},
+            (4, 4, 1),
+            None,
+        ),
         (32, 3, {"type": "conv2d", "filters": 10, "kernel": 5, "padding": 2}, (32, 32, 10), 760),
         (32, 3, {"type": "conv2d", "filters": 5, "kernel": 5}, (28, 28, 5), None),
         (32, 3, {"type": "max_pool2d", "pool": 2}, (16, 16, 3), 0),
     ],
 )
-def test_lecture_exercises(size: int, channels: int, layer: dict, shape: tuple,
-                           params: int | None) -> None:
+def test_lecture_exercises(
+    size: int, channels: int, layer: dict, shape: tuple, params: int | None
+) -> None:
     report = one_layer(size, channels, layer)
     assert report.ok, report.diagnostics
     row = report.layer("x")
@@ -45,7 +57,9 @@ def test_lecture_exercises(size: int, channels: int, layer: dict, shape: tuple,
 
 
 def test_lecture_network() -> None:
-    report = archspec.analyze(archspec.load(Path(__file__).parent.parent / "specs/lecture_net.yaml"))
+    report = archspec.analyze(
+        archspec.load(Path(__file__).parent.parent / "specs/lecture_net.yaml")
+    )
     shapes = [r.output_shape for r in report.layers]
     assert shapes[:6] == [(24, 24, 20), (12, 12, 20), (8, 8, 20), (4, 4, 20), (320,), (1024,)]
     # conv: F*F*D1*K + K
@@ -83,24 +97,46 @@ def oracle(size: int, layer: dict) -> int:
 
 layer_strategy = st.one_of(
     st.builds(
-        lambda k, s, d, p: {"type": "conv2d", "filters": 2, "kernel": k, "strides": s,
-                            "dilation": d if s == 1 else 1, "padding": p},
-        st.integers(1, 5), st.integers(1, 3), st.integers(1, 3),
+        lambda k, s, d, p: {
+            "type": "conv2d",
+            "filters": 2,
+            "kernel": k,
+            "strides": s,
+            "dilation": d if s == 1 else 1,
+            "padding": p,
+        },
+        st.integers(1, 5),
+        st.integers(1, 3),
+        st.integers(1, 3),
         st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 3)),
     ),
-    st.builds(lambda k, s, p: {"type": "max_pool2d", "pool": k, "strides": s, "padding": p},
-              st.integers(1, 3), st.integers(1, 3), st.sampled_from(["valid", "same"])),
-    st.builds(lambda k, s, p: {"type": "conv2d_transpose", "filters": 2, "kernel": k,
-                               "strides": s, "padding": p},
-              st.integers(1, 4), st.integers(1, 3), st.sampled_from(["valid", "same"])),
+    st.builds(
+        lambda k, s, p: {"type": "max_pool2d", "pool": k, "strides": s, "padding": p},
+        st.integers(1, 3),
+        st.integers(1, 3),
+        st.sampled_from(["valid", "same"]),
+    ),
+    st.builds(
+        lambda k, s, p: {
+            "type": "conv2d_transpose",
+            "filters": 2,
+            "kernel": k,
+            "strides": s,
+            "padding": p,
+        },
+        st.integers(1, 4),
+        st.integers(1, 3),
+        st.sampled_from(["valid", "same"]),
+    ),
     st.builds(lambda f: {"type": "upsampling2d", "size": f}, st.integers(1, 3)),
 )
 
 
 @given(size=st.integers(1, 40), layers=st.lists(layer_strategy, min_size=1, max_size=5))
 def test_shapes_equal_oracle(size: int, layers: list[dict]) -> None:
-    spec = archspec.from_dict({"archspec": 1, "name": "r", "input": {"shape": [size, size, 3]},
-                               "layers": layers})
+    spec = archspec.from_dict(
+        {"archspec": 1, "name": "r", "input": {"shape": [size, size, 3]}, "layers": layers}
+    )
     report = archspec.analyze(spec)
     expected = size
     for i, layer in enumerate(layers):
@@ -113,17 +149,20 @@ def test_shapes_equal_oracle(size: int, layers: list[dict]) -> None:
     assert report.ok, report.diagnostics
 
 
-@given(size=st.integers(4, 40), k1=st.integers(1, 5), k2=st.integers(1, 5),
-       s=st.integers(1, 2))
+@given(size=st.integers(4, 40), k1=st.integers(1, 5), k2=st.integers(1, 5), s=st.integers(1, 2))
 def test_residual_merge_matches_or_is_refused(size: int, k1: int, k2: int, s: int) -> None:
-    spec = archspec.from_dict({
-        "archspec": 1, "name": "g", "input": {"shape": [size, size, 3]},
-        "layers": [
-            {"name": "a", "type": "conv2d", "filters": 4, "kernel": k1, "strides": s},
-            {"name": "b", "type": "conv2d", "filters": 4, "kernel": k2, "inputs": ["input"]},
-            {"name": "sum", "type": "add", "inputs": ["a", "b"]},
-        ],
-    })
+    spec = archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "g",
+            "input": {"shape": [size, size, 3]},
+            "layers": [
+                {"name": "a", "type": "conv2d", "filters": 4, "kernel": k1, "strides": s},
+                {"name": "b", "type": "conv2d", "filters": 4, "kernel": k2, "inputs": ["input"]},
+                {"name": "sum", "type": "add", "inputs": ["a", "b"]},
+            ],
+        }
+    )
     report = archspec.analyze(spec)
     ha = positions(size, k1, s, 0, 0)
     hb = positions(size, k2, 1, 0, 0)
@@ -159,7 +198,8 @@ def test_lenet_minimum_by_brute_force() -> None:
     assert valid.minimum == 16
     assert valid.describe("H") == "H >= 16"
     assert {n for n in range(1, 301) if n in valid} == brute_force(
-        DATA / "lenet_symbolic.yaml", "H", "W")
+        DATA / "lenet_symbolic.yaml", "H", "W"
+    )
 
 
 def test_unet_needs_multiples_of_16_by_brute_force() -> None:
@@ -196,13 +236,18 @@ def test_batchnorm_moving_statistics_are_non_trainable() -> None:
 
 
 def test_symbolic_width_gives_polynomial_params() -> None:
-    spec = archspec.from_dict({
-        "archspec": 1, "name": "w", "input": {"shape": [8, 8, 3]}, "symbols": {"width": {}},
-        "layers": [
-            {"type": "conv2d", "filters": "width", "kernel": 3},
-            {"type": "conv2d", "filters": "2*width", "kernel": 3},
-        ],
-    })
+    spec = archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "w",
+            "input": {"shape": [8, 8, 3]},
+            "symbols": {"width": {}},
+            "layers": [
+                {"type": "conv2d", "filters": "width", "kernel": 3},
+                {"type": "conv2d", "filters": "2*width", "kernel": 3},
+            ],
+        }
+    )
     report = archspec.analyze(spec)
     assert str(report.totals.params) == "18*width**2 + 30*width"
     assert archspec.analyze(spec, width=4).totals.params == 18 * 16 + 30 * 4
@@ -223,9 +268,14 @@ def test_symbolic_width_gives_polynomial_params() -> None:
 )
 def test_parameter_rules(layer: dict, channels: int, params: int) -> None:
     if layer["type"] == "maxout":
-        spec = archspec.from_dict({"archspec": 1, "name": "m",
-                                   "input": {"shape": [8, 8, channels]},
-                                   "layers": [{"type": "flatten"}, {"name": "x", **layer}]})
+        spec = archspec.from_dict(
+            {
+                "archspec": 1,
+                "name": "m",
+                "input": {"shape": [8, 8, channels]},
+                "layers": [{"type": "flatten"}, {"name": "x", **layer}],
+            }
+        )
         report = archspec.analyze(spec)
     else:
         report = one_layer(8, channels, layer)
@@ -235,7 +285,9 @@ def test_parameter_rules(layer: dict, channels: int, params: int) -> None:
 
 # -- receptive fields ------------------------------------------------------------------------------
 def test_receptive_field_of_lecture_network() -> None:
-    report = archspec.analyze(archspec.load(Path(__file__).parent.parent / "specs/lecture_net.yaml"))
+    report = archspec.analyze(
+        archspec.load(Path(__file__).parent.parent / "specs/lecture_net.yaml")
+    )
     # r: 5, 6, 14, 16 ; jump: 1, 2, 2, 4
     fields = [(r.receptive_field[0].size, r.receptive_field[0].jump) for r in report.layers[:4]]
     assert fields == [(5, 1), (6, 2), (14, 2), (16, 4)]
@@ -249,16 +301,32 @@ def test_dilation_grows_the_field() -> None:
 
 
 def test_misaligned_merge_is_reported() -> None:
-    spec = archspec.from_dict({
-        "archspec": 1, "name": "m", "input": {"shape": [32, 32, 3]},
-        "layers": [
-            {"name": "a", "type": "conv2d", "filters": 4, "kernel": 3, "strides": 2,
-             "padding": "same"},
-            {"name": "b", "type": "conv2d", "filters": 4, "kernel": 1, "strides": 2,
-             "inputs": ["input"]},
-            {"name": "sum", "type": "add", "inputs": ["a", "b"]},
-        ],
-    })
+    spec = archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "m",
+            "input": {"shape": [32, 32, 3]},
+            "layers": [
+                {
+                    "name": "a",
+                    "type": "conv2d",
+                    "filters": 4,
+                    "kernel": 3,
+                    "strides": 2,
+                    "padding": "same",
+                },
+                {
+                    "name": "b",
+                    "type": "conv2d",
+                    "filters": 4,
+                    "kernel": 1,
+                    "strides": 2,
+                    "inputs": ["input"],
+                },
+                {"name": "sum", "type": "add", "inputs": ["a", "b"]},
+            ],
+        }
+    )
     report = archspec.analyze(spec)
     assert report.ok
     [warning] = [d for d in report.diagnostics if d.code == "misaligned-merge"]

@@ -27,8 +27,9 @@ def test_import_leaves_tensorflow_and_keras_out() -> None:
         "heavy = [m for m in ('tensorflow', 'keras', 'torch', 'jax') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == ""
 
 
@@ -38,8 +39,9 @@ def test_checking_a_concrete_spec_does_not_import_sympy() -> None:
         f"archspec.analyze(archspec.load({str(ROOT / 'specs/lecture_net.yaml')!r}))\n"
         "print('sympy' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -57,8 +59,12 @@ def test_every_spec_validates_against_the_schema(schema: dict, path: Path) -> No
 
 
 def test_schema_rejects_what_the_loader_rejects(schema: dict) -> None:
-    bad = {"archspec": 1, "name": "x", "input": {"shape": [8, 8, 1]},
-           "layers": [{"type": "conv2d", "filters": 4, "kernal": 3}]}
+    bad = {
+        "archspec": 1,
+        "name": "x",
+        "input": {"shape": [8, 8, 1]},
+        "layers": [{"type": "conv2d", "filters": 4, "kernal": 3}],
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
 
@@ -74,36 +80,55 @@ sizes = st.integers(1, 7)
 expr = st.one_of(sizes, st.sampled_from(["w", "2*w", "w//2 + 1", "max(w, 3)"]))
 layers = st.one_of(
     st.fixed_dictionaries(
-        {"type": st.just("conv2d"), "filters": expr, "kernel": st.one_of(sizes, st.lists(sizes, min_size=2, max_size=2))},
-        optional={"strides": sizes, "padding": st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 3),
-                                                       st.lists(st.lists(st.integers(0, 2), min_size=2, max_size=2), min_size=2, max_size=2)),
-                  "dilation": sizes, "use_bias": st.booleans(),
-                  "activation": st.sampled_from(["relu", "tanh", "gelu"]) | st.builds(
-                      lambda a: {"type": "leaky_relu", "alpha": a}, st.floats(0, 1))},
+        {
+            "type": st.just("conv2d"),
+            "filters": expr,
+            "kernel": st.one_of(sizes, st.lists(sizes, min_size=2, max_size=2)),
+        },
+        optional={
+            "strides": sizes,
+            "padding": st.one_of(
+                st.sampled_from(["valid", "same"]),
+                st.integers(0, 3),
+                st.lists(
+                    st.lists(st.integers(0, 2), min_size=2, max_size=2), min_size=2, max_size=2
+                ),
+            ),
+            "dilation": sizes,
+            "use_bias": st.booleans(),
+            "activation": st.sampled_from(["relu", "tanh", "gelu"])
+            | st.builds(lambda a: {"type": "leaky_relu", "alpha": a}, st.floats(0, 1)),
+        },
     ),
-    st.fixed_dictionaries({"type": st.sampled_from(["max_pool2d", "avg_pool2d"])},
-                          optional={"pool": sizes, "strides": sizes,
-                                    "padding": st.sampled_from(["valid", "same"])}),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["max_pool2d", "avg_pool2d"])},
+        optional={"pool": sizes, "strides": sizes, "padding": st.sampled_from(["valid", "same"])},
+    ),
     st.fixed_dictionaries({"type": st.just("dense"), "units": expr}),
     st.fixed_dictionaries({"type": st.just("dropout")}, optional={"rate": st.floats(0, 0.9)}),
-    st.fixed_dictionaries({"type": st.sampled_from(["batch_norm", "flatten", "relu",
-                                                    "global_avg_pool2d"])}),
-    st.fixed_dictionaries({"type": st.just("spp")},
-                          optional={"levels": st.lists(sizes, min_size=1, max_size=3, unique=True)}),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["batch_norm", "flatten", "relu", "global_avg_pool2d"])}
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("spp")},
+        optional={"levels": st.lists(sizes, min_size=1, max_size=3, unique=True)},
+    ),
 )
 specs = st.fixed_dictionaries(
     {
         "archspec": st.just(1),
         "name": st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
-        "input": st.fixed_dictionaries({"shape": st.lists(st.one_of(sizes, st.just("H")),
-                                                          min_size=3, max_size=3)}),
+        "input": st.fixed_dictionaries(
+            {"shape": st.lists(st.one_of(sizes, st.just("H")), min_size=3, max_size=3)}
+        ),
         "params": st.fixed_dictionaries({"w": sizes}),
         "layers": st.lists(layers, min_size=1, max_size=6),
     },
     optional={
-        "augment": st.lists(st.sampled_from([{"type": "random_flip"},
-                                             {"type": "random_rotation", "factor": 0.2}]),
-                            max_size=2),
+        "augment": st.lists(
+            st.sampled_from([{"type": "random_flip"}, {"type": "random_rotation", "factor": 0.2}]),
+            max_size=2,
+        ),
         "train": st.fixed_dictionaries({"epochs": st.integers(1, 9)}),
     },
 )

@@ -22,7 +22,11 @@ from .merge import MERGE_LAYERS
 from .pooling import POOLING_LAYERS
 
 LAYER_CLASSES: tuple[type[LayerBase], ...] = (
-    *CONV_LAYERS, *POOLING_LAYERS, *CORE_LAYERS, *ACTIVATION_LAYERS, *MERGE_LAYERS,
+    *CONV_LAYERS,
+    *POOLING_LAYERS,
+    *CORE_LAYERS,
+    *ACTIVATION_LAYERS,
+    *MERGE_LAYERS,
 )
 
 LAYER_KINDS: dict[str, type[LayerBase]] = {

@@ -14,8 +14,22 @@ from pydantic import Field
 from .base import Context, Inferred, LayerBase, Shape, StrictModel, product
 
 ActivationName = Literal[
-    "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "hard_sigmoid",
-    "tanh", "softmax", "softplus", "gelu", "swish", "silu", "mish", "prelu",
+    "linear",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "sigmoid",
+    "hard_sigmoid",
+    "tanh",
+    "softmax",
+    "softplus",
+    "gelu",
+    "swish",
+    "silu",
+    "mish",
+    "prelu",
 ]
 
 
@@ -24,7 +38,8 @@ class ParametricActivation(StrictModel):
 
     type: ActivationName
     alpha: float | None = Field(
-        None, description="Slope for x < 0 (leaky_relu, default 0.01) or scale (elu, default 1).",
+        None,
+        description="Slope for x < 0 (leaky_relu, default 0.01) or scale (elu, default 1).",
     )
 
 
@@ -142,11 +157,22 @@ class PReLU(LayerBase):
 
                 raise LayerError(
                     f"shared axis {axis} does not exist in an input of rank {len(shape)}",
-                    "shared_axes", "out-of-range",
+                    "shared_axes",
+                    "out-of-range",
                 )
         return Inferred(shape, trainable=prelu_params(shape, self.shared_axes))
 
 
 ACTIVATION_LAYERS = (
-    ActivationLayer, ReLU, ReLU6, LeakyReLU, ELU, Softmax, Sigmoid, Tanh, GELU, Swish, PReLU,
+    ActivationLayer,
+    ReLU,
+    ReLU6,
+    LeakyReLU,
+    ELU,
+    Softmax,
+    Sigmoid,
+    Tanh,
+    GELU,
+    Swish,
+    PReLU,
 )

@@ -27,7 +27,8 @@ class _Augment(StrictModel):
         if self.needs_color and shape[-1] != 3:
             raise LayerError(
                 f"{self.type} works on RGB images (3 channels), the input has {shape[-1]}",  # type: ignore[attr-defined]
-                None, "needs-rgb",
+                None,
+                "needs-rgb",
             )
         return shape
 
@@ -135,18 +136,27 @@ class RandomCrop(_Augment):
 
     def infer(self, ctx: Context, shape: Shape) -> Shape:
         if len(shape) != 3:
-            raise LayerError("random_crop needs an image input (height, width, channels)",
-                             None, "rank-mismatch")
+            raise LayerError(
+                "random_crop needs an image input (height, width, channels)", None, "rank-mismatch"
+            )
         height = ctx.count(self.height, "height")
         width = ctx.count(self.width, "width")
         return (height, width, shape[-1])
 
 
 Augmentation = Annotated[
-    Union[
-        RandomFlip, RandomTranslation, RandomRotation, RandomZoom, RandomShear, RandomContrast,
-        RandomBrightness, RandomHue, RandomSaturation, RandomGaussianBlur, RandomErasing,
-        GaussianNoise, RandomCrop,
-    ],
+    RandomFlip
+    | RandomTranslation
+    | RandomRotation
+    | RandomZoom
+    | RandomShear
+    | RandomContrast
+    | RandomBrightness
+    | RandomHue
+    | RandomSaturation
+    | RandomGaussianBlur
+    | RandomErasing
+    | GaussianNoise
+    | RandomCrop,
     Field(discriminator="type"),
 ]

@@ -39,7 +39,7 @@ def _int_or_expression(value: Any) -> int | str:
 
 
 IntExpr = Annotated[
-    Union[int, str],
+    int | str,
     PlainValidator(_int_or_expression),
     WithJsonSchema(
         {
@@ -68,7 +68,10 @@ class LayerError(Exception):
     """A problem found while inferring one layer; ``field`` says which key to point at."""
 
     def __init__(
-        self, message: str, field: str | None = None, code: str = "invalid-layer",
+        self,
+        message: str,
+        field: str | None = None,
+        code: str = "invalid-layer",
         hint: str | None = None,
     ):
         super().__init__(message)
@@ -145,7 +148,8 @@ class Context:
             if concrete < minimum:
                 raise LayerError(
                     f"must be >= {minimum}. Received: {field}={_show(raw, concrete)}",
-                    field, "out-of-range",
+                    field,
+                    "out-of-range",
                 )
             return concrete
         return value
@@ -158,18 +162,22 @@ class Context:
             raise LayerError(
                 f"must be a concrete integer, got {raw!r} which depends on "
                 f"{', '.join(sorted(str(s) for s in value.free_symbols))}",  # type: ignore[union-attr]
-                field, "not-concrete",
+                field,
+                "not-concrete",
                 hint="bind the symbol with --input or under params:",
             )
         return concrete
 
-    def per_axis(self, raw: int | str | list[int | str], field: str, rank: int,
-                 minimum: int = 1) -> tuple[int, ...]:
+    def per_axis(
+        self, raw: int | str | list[int | str], field: str, rank: int, minimum: int = 1
+    ) -> tuple[int, ...]:
         if isinstance(raw, list):
             if len(raw) != rank:
                 raise LayerError(
                     f"needs one value per spatial axis ({rank}), got {len(raw)}. "
-                    f"Received: {field}={raw}", field, "wrong-rank",
+                    f"Received: {field}={raw}",
+                    field,
+                    "wrong-rank",
                 )
             return tuple(self.integer(r, field, minimum) for r in raw)
         return (self.integer(raw, field, minimum),) * rank
@@ -189,12 +197,16 @@ def product(values: Sequence[Value]) -> Value:
 def need_rank(shape: Shape, rank: int, kind: str) -> None:
     """Keras layers fix the rank of their input; say which rank and why."""
     if len(shape) != rank:
-        dims = {2: "(steps, channels)", 3: "(height, width, channels)",
-                4: "(depth, height, width, channels)"}.get(rank, f"rank {rank}")
+        dims = {
+            2: "(steps, channels)",
+            3: "(height, width, channels)",
+            4: "(depth, height, width, channels)",
+        }.get(rank, f"rank {rank}")
         raise LayerError(
             f"{kind} expects inputs of shape {dims} (rank {rank}), "
             f"got rank {len(shape)}: {format_shape(shape)}",
-            None, "rank-mismatch",
+            None,
+            "rank-mismatch",
         )
 
 
@@ -208,7 +220,9 @@ def positive(size: Value, formula: str, field: str | None = None) -> list[Constr
     if concrete is not None:
         if concrete < 1:
             raise LayerError(
-                f"output size {concrete} < 1: {formula}", field, "output-size",
+                f"output size {concrete} < 1: {formula}",
+                field,
+                "output-size",
                 hint="use a smaller kernel or stride, 'same' padding, or a larger input",
             )
         return []
@@ -219,12 +233,16 @@ class LayerBase(StrictModel):
     """Fields every layer has. Subclasses add ``type`` and their own fields."""
 
     name: str | None = Field(
-        None, description="Unique layer name; defaults to the type with a counter (conv2d_1).",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=100,
+        None,
+        description="Unique layer name; defaults to the type with a counter (conv2d_1).",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$",
+        max_length=100,
     )
     inputs: list[str] | None = Field(
-        None, description="Names of the layers feeding this one; default: the previous layer.",
-        min_length=1, max_length=64,
+        None,
+        description="Names of the layers feeding this one; default: the previous layer.",
+        min_length=1,
+        max_length=64,
     )
 
     arity: ClassVar[tuple[int, int | None]] = (1, 1)

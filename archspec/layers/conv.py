@@ -7,7 +7,7 @@ zero-padding layer followed by a 'valid' convolution, and counted the same way h
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema
 
@@ -58,21 +58,32 @@ def _padding(value: Any) -> Any:
 
 
 Padding = Annotated[
-    Union[Literal["valid", "same", "causal"], int, list[Union[int, list[int]]]],
+    Literal["valid", "same", "causal"] | int | list[int | list[int]],
     PlainValidator(_padding),
-    WithJsonSchema({
-        "description": "'valid', 'same', 'causal' (conv1d), P on every side, one P per axis, "
-                       "or [before, after] per axis",
-        "anyOf": [
-            {"enum": ["valid", "same", "causal"]},
-            {"type": "integer", "minimum": 0},
-            {"type": "array", "items": {"anyOf": [
+    WithJsonSchema(
+        {
+            "description": "'valid', 'same', 'causal' (conv1d), P on every side, one P per axis, "
+            "or [before, after] per axis",
+            "anyOf": [
+                {"enum": ["valid", "same", "causal"]},
                 {"type": "integer", "minimum": 0},
-                {"type": "array", "items": {"type": "integer", "minimum": 0},
-                 "minItems": 2, "maxItems": 2},
-            ]}},
-        ],
-    }),
+                {
+                    "type": "array",
+                    "items": {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 0},
+                            {
+                                "type": "array",
+                                "items": {"type": "integer", "minimum": 0},
+                                "minItems": 2,
+                                "maxItems": 2,
+                            },
+                        ]
+                    },
+                },
+            ],
+        }
+    ),
 ]
 
 
@@ -83,7 +94,9 @@ def explicit_pairs(padding: Any, rank: int, field: str = "padding") -> tuple[tup
     if len(padding) != rank:
         raise LayerError(
             f"needs one entry per spatial axis ({rank}), got {len(padding)}. "
-            f"Received: {field}={padding}", field, "wrong-rank",
+            f"Received: {field}={padding}",
+            field,
+            "wrong-rank",
         )
     pairs = []
     for item in padding:
@@ -101,8 +114,14 @@ def axis_padding(padding: Any, rank: int) -> list[sizes.Padding]:
 
 
 def window_output(
-    ctx: Context, size: Any, kernel: int, stride: int, pad: sizes.Padding, dilation: int,
-    axis: int, what: str,
+    ctx: Context,
+    size: Any,
+    kernel: int,
+    stride: int,
+    pad: sizes.Padding,
+    dilation: int,
+    axis: int,
+    what: str,
 ) -> tuple[Any, Window, str, list[Constraint], Any]:
     """Output size, receptive-field window, formula, conditions and dropped pixels of one axis."""
     out = sizes.conv_output_size(size, kernel, stride, pad, dilation)
@@ -134,9 +153,9 @@ class _ConvBase(LayerBase):
     use_bias: bool = True
     activation: Activation | None = None
 
-    def _windows(self, ctx: Context, shape: Shape, what: str) -> tuple[
-        list[Any], list[Window], list[str], list[Constraint], list[tuple[Any, str]]
-    ]:
+    def _windows(
+        self, ctx: Context, shape: Shape, what: str
+    ) -> tuple[list[Any], list[Window], list[str], list[Constraint], list[tuple[Any, str]]]:
         need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         strides = ctx.per_axis(self.strides, "strides", self.rank)
@@ -145,17 +164,20 @@ class _ConvBase(LayerBase):
             raise LayerError(
                 "strides > 1 together with dilation > 1 is not supported by Keras. "
                 f"Received: strides={self.strides}, dilation={self.dilation}",
-                "dilation", "stride-and-dilation",
+                "dilation",
+                "stride-and-dilation",
             )
         if self.padding == "causal" and self.rank != 1:
             raise LayerError(
-                "'causal' padding exists only for 1-D convolutions", "padding", "bad-padding",
+                "'causal' padding exists only for 1-D convolutions",
+                "padding",
+                "bad-padding",
                 hint="use 'same' or an explicit padding",
             )
         outs, windows, formulas, conditions, remainders = [], [], [], [], []
-        for axis, (size, k, s, d, p) in enumerate(zip(
-            shape[:-1], kernel, strides, dilation, axis_padding(self.padding, self.rank)
-        )):
+        for axis, (size, k, s, d, p) in enumerate(
+            zip(shape[:-1], kernel, strides, dilation, axis_padding(self.padding, self.rank))
+        ):
             out, window, formula, cond, dropped = window_output(ctx, size, k, s, p, d, axis, what)
             outs.append(out)
             windows.append(window)
@@ -184,7 +206,8 @@ class _Conv(_ConvBase):
                 raise LayerError(
                     f"the number of {what} must be divisible by groups. "
                     f"Received: groups={groups}, {what.replace(' ', '_')}={n}",
-                    "groups", "bad-groups",
+                    "groups",
+                    "bad-groups",
                 )
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         per_group = channels // groups if isinstance(channels, int) else channels / groups
@@ -230,8 +253,12 @@ class _Depthwise(_ConvBase):
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         weights = product(kernel) * shape[-1] * mult
         return Inferred(
-            (*outs, shape[-1] * mult), macs=product(outs) * weights, windows=windows,
-            formulas=formulas, constraints=conditions, remainders=remainders,
+            (*outs, shape[-1] * mult),
+            macs=product(outs) * weights,
+            windows=windows,
+            formulas=formulas,
+            constraints=conditions,
+            remainders=remainders,
         ), weights
 
 
@@ -313,7 +340,8 @@ class _ConvTranspose(LayerBase):
             raise LayerError(
                 "strides > 1 together with dilation > 1 is not supported by Keras. "
                 f"Received: strides={self.strides}, dilation={self.dilation}",
-                "dilation", "stride-and-dilation",
+                "dilation",
+                "stride-and-dilation",
             )
         out_pad: tuple[int | None, ...] = (None,) * self.rank
         if self.output_padding is not None:
@@ -323,12 +351,14 @@ class _ConvTranspose(LayerBase):
                     raise LayerError(
                         f"output_padding must be smaller than strides. Received: "
                         f"output_padding={self.output_padding}, strides={self.strides}",
-                        "output_padding", "out-of-range",
+                        "output_padding",
+                        "out-of-range",
                     )
         filters = ctx.count(self.filters, "filters")
         outs, windows, formulas, conditions = [], [], [], []
-        for axis, (size, k, s, d, a) in enumerate(zip(shape[:-1], kernel, strides, dilation,
-                                                      out_pad)):
+        for axis, (size, k, s, d, a) in enumerate(
+            zip(shape[:-1], kernel, strides, dilation, out_pad)
+        ):
             out = sizes.conv_transpose_output_size(size, k, s, self.padding, d, a)
             outs.append(out)
             formula = f"axis {axis}: transposed {size} -> {out}"
@@ -342,7 +372,9 @@ class _ConvTranspose(LayerBase):
             shape_out,
             trainable=weights + bias + activation_params(self.activation, shape_out),
             macs=product(shape[:-1]) * weights,
-            windows=windows, formulas=formulas, constraints=conditions,
+            windows=windows,
+            formulas=formulas,
+            constraints=conditions,
         )
 
 
@@ -364,6 +396,14 @@ class Conv3DTranspose(_ConvTranspose):
 
 
 CONV_LAYERS = (
-    Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
-    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
+    Conv1D,
+    Conv2D,
+    Conv3D,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+    Conv1DTranspose,
+    Conv2DTranspose,
+    Conv3DTranspose,
 )

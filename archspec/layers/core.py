@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -42,11 +42,16 @@ class Dense(LayerBase):
         out = (*shape[:-1], units)
         warnings = []
         if len(shape) > 1:
-            warnings.append(LayerError(
-                f"dense applied to an unflattened input {format_shape(shape)}: Keras applies it "
-                "to the last axis at every position", None, "dense-unflattened",
-                hint="add {type: flatten} or a global pooling layer before it if that is not meant",
-            ))
+            warnings.append(
+                LayerError(
+                    f"dense applied to an unflattened input {format_shape(shape)}: Keras "
+                    "applies it to the last axis at every position",
+                    None,
+                    "dense-unflattened",
+                    hint="add {type: flatten} or a global pooling layer before it, "
+                    "if that is not meant",
+                )
+            )
         bias = units if self.use_bias else 0
         return Inferred(
             out,
@@ -82,8 +87,11 @@ class Reshape(LayerBase):
                     raise LayerError("only one entry of shape may be -1", "shape", "bad-reshape")
                 unknown = i
             elif as_int(value) is not None and as_int(value) < 1:  # type: ignore[operator]
-                raise LayerError(f"shape entries must be >= 1 or -1. Received: shape={self.shape}",
-                                 "shape", "bad-reshape")
+                raise LayerError(
+                    f"shape entries must be >= 1 or -1. Received: shape={self.shape}",
+                    "shape",
+                    "bad-reshape",
+                )
             target.append(value)
         known = product([t for i, t in enumerate(target) if i != unknown])
         constraints = []
@@ -93,7 +101,8 @@ class Reshape(LayerBase):
                     raise LayerError(
                         f"cannot reshape {format_shape(inputs[0])} ({total} values) into "
                         f"{self.shape}: {total} is not divisible by {known}",
-                        "shape", "bad-reshape",
+                        "shape",
+                        "bad-reshape",
                     )
                 target[unknown] = total // known
             else:
@@ -102,11 +111,14 @@ class Reshape(LayerBase):
             if total != known:
                 raise LayerError(
                     f"cannot reshape {format_shape(inputs[0])} ({total} values) into "
-                    f"{self.shape} ({known} values)", "shape", "bad-reshape",
+                    f"{self.shape} ({known} values)",
+                    "shape",
+                    "bad-reshape",
                 )
         elif is_symbolic(total - known):
-            constraints.append(Constraint("eq", total, known, "shape",
-                                          f"reshape: {total} == {known}"))
+            constraints.append(
+                Constraint("eq", total, known, "shape", f"reshape: {total} == {known}")
+            )
         return Inferred(tuple(target), windows=GLOBAL, constraints=constraints)
 
 
@@ -243,8 +255,13 @@ class _Cropping(_Resize):
         outs, constraints = [], []
         for axis, (d, (lo, hi)) in enumerate(zip(shape[:-1], pairs)):
             out = d - lo - hi
-            constraints.extend(positive(out, f"{self.type} axis {axis}: {d} - {lo} - {hi} = {out}",  # type: ignore[attr-defined]
-                                        "cropping"))
+            constraints.extend(
+                positive(
+                    out,
+                    f"{self.type} axis {axis}: {d} - {lo} - {hi} = {out}",  # type: ignore[attr-defined]
+                    "cropping",
+                )
+            )
             outs.append(out)
         windows = [Window(1, 1, 1, -lo) for lo, _ in pairs]
         return Inferred((*outs, shape[-1]), windows=windows, constraints=constraints)
@@ -284,8 +301,9 @@ class Maxout(LayerBase):
     @model_validator(mode="after")
     def _one_form(self) -> Maxout:
         if (self.units is None) == (self.filters is None):
-            raise ValueError("maxout needs exactly one of units (dense form) or filters "
-                             "(conv form, with kernel)")
+            raise ValueError(
+                "maxout needs exactly one of units (dense form) or filters (conv form, with kernel)"
+            )
         if self.filters is not None and self.kernel is None:
             raise ValueError("maxout's conv form needs a kernel")
         return self
@@ -295,31 +313,57 @@ class Maxout(LayerBase):
         k = ctx.count(self.pieces, "pieces")
         if self.units is not None:
             units = ctx.count(self.units, "units")
-            return Inferred((*shape[:-1], units), trainable=(shape[-1] + 1) * units * k,
-                            macs=product(shape) * units * k)
+            return Inferred(
+                (*shape[:-1], units),
+                trainable=(shape[-1] + 1) * units * k,
+                macs=product(shape) * units * k,
+            )
         need_rank(shape, 3, "maxout (conv form)")
         filters = ctx.count(self.filters, "filters")  # type: ignore[arg-type]
         kernel = ctx.per_axis(self.kernel, "kernel", 2)  # type: ignore[arg-type]
         strides = ctx.per_axis(self.strides, "strides", 2)
         outs, windows, formulas, constraints, remainders = [], [], [], [], []
-        for axis, (size, kk, s, p) in enumerate(zip(shape[:-1], kernel, strides,
-                                                    axis_padding(self.padding, 2))):
-            out, window, formula, cond, dropped = window_output(ctx, size, kk, s, p, 1, axis,
-                                                                "maxout")
+        for axis, (size, kk, s, p) in enumerate(
+            zip(shape[:-1], kernel, strides, axis_padding(self.padding, 2))
+        ):
+            out, window, formula, cond, dropped = window_output(
+                ctx, size, kk, s, p, 1, axis, "maxout"
+            )
             outs.append(out)
             windows.append(window)
             formulas.append(formula)
             constraints.extend(cond)
             remainders.append((dropped, formula))
         weights = product(kernel) * shape[-1] * filters * k
-        return Inferred((*outs, filters), trainable=weights + filters * k,
-                        macs=product(outs) * weights, windows=windows, formulas=formulas,
-                        constraints=constraints, remainders=remainders)
+        return Inferred(
+            (*outs, filters),
+            trainable=weights + filters * k,
+            macs=product(outs) * weights,
+            windows=windows,
+            formulas=formulas,
+            constraints=constraints,
+            remainders=remainders,
+        )
 
 
 CORE_LAYERS: tuple[type[LayerBase], ...] = (
-    Dense, Flatten, Reshape, Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
-    BatchNorm, LayerNorm, UpSampling1D, UpSampling2D, UpSampling3D,
-    ZeroPadding1D, ZeroPadding2D, ZeroPadding3D, Cropping1D, Cropping2D, Cropping3D, Maxout,
+    Dense,
+    Flatten,
+    Reshape,
+    Dropout,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+    BatchNorm,
+    LayerNorm,
+    UpSampling1D,
+    UpSampling2D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    Maxout,
 )
-

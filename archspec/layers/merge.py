@@ -36,7 +36,9 @@ def _merge_dims(kind: str, shapes: list[Shape], skip_axis: int | None) -> list[C
         if len(other) != len(first):
             raise LayerError(
                 f"{kind} needs inputs of the same rank, got {format_shape(first)} and "
-                f"{format_shape(other)}", "inputs", "rank-mismatch",
+                f"{format_shape(other)}",
+                "inputs",
+                "rank-mismatch",
             )
         for axis, (a, b) in enumerate(zip(first, other)):
             if axis == skip_axis:
@@ -45,12 +47,15 @@ def _merge_dims(kind: str, shapes: list[Shape], skip_axis: int | None) -> list[C
             if same is False:
                 raise LayerError(
                     f"{kind} inputs differ on axis {axis}: {format_shape(first)} vs "
-                    f"{format_shape(other)}", "inputs", "shape-mismatch",
+                    f"{format_shape(other)}",
+                    "inputs",
+                    "shape-mismatch",
                     hint="resize one branch (pooling, cropping, a 1x1 conv for channels)",
                 )
             if same is None:
-                constraints.append(Constraint(
-                    "eq", a, b, "inputs", f"{kind} axis {axis}: {a} == {b}"))
+                constraints.append(
+                    Constraint("eq", a, b, "inputs", f"{kind} axis {axis}: {a} == {b}")
+                )
     return constraints
 
 
@@ -102,7 +107,8 @@ class Concatenate(LayerBase):
         if not 0 <= axis < rank:
             raise LayerError(
                 f"axis {self.axis} is out of range for inputs of rank {rank} (batch excluded)",
-                "axis", "out-of-range",
+                "axis",
+                "out-of-range",
             )
         constraints = _merge_dims("concatenate", inputs, axis)
         joined: Any = 0

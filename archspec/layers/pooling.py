@@ -34,19 +34,24 @@ class _Pool(LayerBase):
         shape = inputs[0]
         need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
         pool = ctx.per_axis(self.pool, "pool", self.rank)
-        strides = pool if self.strides is None else ctx.per_axis(
-            self.strides, "strides", self.rank)
+        strides = pool if self.strides is None else ctx.per_axis(self.strides, "strides", self.rank)
         outs, windows, formulas, conditions, remainders = [], [], [], [], []
         for axis, (size, k, s) in enumerate(zip(shape[:-1], pool, strides)):
             out, window, formula, cond, dropped = window_output(
-                ctx, size, k, s, self.padding, 1, axis, self.type)  # type: ignore[attr-defined]
+                ctx, size, k, s, self.padding, 1, axis, self.type
+            )  # type: ignore[attr-defined]
             outs.append(out)
             windows.append(window)
             formulas.append(formula)
             conditions.extend(cond)
             remainders.append((dropped, formula))
-        return Inferred((*outs, shape[-1]), windows=windows, formulas=formulas,
-                        constraints=conditions, remainders=remainders)
+        return Inferred(
+            (*outs, shape[-1]),
+            windows=windows,
+            formulas=formulas,
+            constraints=conditions,
+            remainders=remainders,
+        )
 
 
 class MaxPool1D(_Pool):
@@ -139,18 +144,32 @@ class SpatialPyramidPool(LayerBase):
         biggest = max(self.levels)
         conditions = []
         for axis, size in enumerate(shape[:-1]):
-            conditions.extend(positive(
-                size - biggest + 1, f"spp axis {axis}: needs {size} >= {biggest} (largest level)"
-            ))
+            conditions.extend(
+                positive(
+                    size - biggest + 1,
+                    f"spp axis {axis}: needs {size} >= {biggest} (largest level)",
+                )
+            )
         bins = sum(level * level for level in self.levels)
         if len(set(self.levels)) != len(self.levels):
-            raise LayerError(f"levels must be distinct. Received: levels={self.levels}",
-                             "levels", "bad-levels")
+            raise LayerError(
+                f"levels must be distinct. Received: levels={self.levels}", "levels", "bad-levels"
+            )
         return Inferred((shape[-1] * bins,), windows=GLOBAL, constraints=conditions)
 
 
 POOLING_LAYERS = (
-    MaxPool1D, MaxPool2D, MaxPool3D, AvgPool1D, AvgPool2D, AvgPool3D,
-    GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
-    GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D, SpatialPyramidPool,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPool3D,
+    AvgPool1D,
+    AvgPool2D,
+    AvgPool3D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPool3D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalAvgPool3D,
+    SpatialPyramidPool,
 )
