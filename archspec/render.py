@@ -18,11 +18,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .report import BYTES_PER_VALUE, AxisField, LayerRow, Report
+from .report import BYTES_PER_VALUE, DEFAULT_BATCH, AxisField, LayerRow, Report
 from .symbols import as_int
-
-DEFAULT_BATCH = 32
-"""Keras's ``fit`` batch size when none is given: the estimate a Keras user would meet first."""
 
 OPTIMIZER_SLOTS = 2
 """Adam keeps two values per weight (first and second moments)."""
@@ -31,6 +28,7 @@ TEXT_WIDTH = 80
 
 
 # -- values ---------------------------------------------------------------------------------
+
 
 def concrete(value: Any) -> int | None:
     """The int behind a value, or None when it is symbolic or a fraction."""
@@ -112,6 +110,7 @@ def jump_text(rf: Sequence[AxisField] | None, compact: bool = True) -> str:
 
 # -- rows -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DisplayRow:
     """One line of the table: a layer, or a block copy folded to the requested depth."""
@@ -138,9 +137,18 @@ class DisplayRow:
 
 
 def _layer_row(row: LayerRow) -> DisplayRow:
-    return DisplayRow(str(row.index), row.name, row.type, row.output_shape,
-                      row.trainable_params, row.non_trainable_params, row.macs,
-                      row.activation_elements, row.receptive_field, row.formulas)
+    return DisplayRow(
+        str(row.index),
+        row.name,
+        row.type,
+        row.output_shape,
+        row.trainable_params,
+        row.non_trainable_params,
+        row.macs,
+        row.activation_elements,
+        row.receptive_field,
+        row.formulas,
+    )
 
 
 def _fold(key: str, rows: list[LayerRow]) -> DisplayRow:
@@ -158,8 +166,19 @@ def _fold(key: str, rows: list[LayerRow]) -> DisplayRow:
         acts += r.activation_elements
     index = str(first) if len(rows) == 1 else f"{first}-{last.index}"
     kind = f"{len(rows)} layer" + ("s" if len(rows) > 1 else "")
-    return DisplayRow(index, key, kind, last.output_shape, trainable, frozen, macs, acts,
-                      last.receptive_field, (), len(rows))
+    return DisplayRow(
+        index,
+        key,
+        kind,
+        last.output_shape,
+        trainable,
+        frozen,
+        macs,
+        acts,
+        last.receptive_field,
+        (),
+        len(rows),
+    )
 
 
 def display_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
@@ -183,11 +202,13 @@ def display_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
             groups[key] = []
             order.append(("group", key))
         groups[key].append(row)
-    return [_layer_row(item) if kind == "layer" else _fold(item, groups[item])
-            for kind, item in order]
+    return [
+        _layer_row(item) if kind == "layer" else _fold(item, groups[item]) for kind, item in order
+    ]
 
 
 # -- totals ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -205,17 +226,22 @@ def last_spatial_field(report: Report) -> LayerRow | None:
     return found
 
 
-def output_field_text(report: Report) -> str:
+def output_field_text(report: Report, short: bool = False) -> str:
+    """The output's field; for a global output, also the last spatial layer's, which is what
+    a reader usually wants to know (how much of the image one unit before pooling sees)."""
     rf = report.output_receptive_field
     if rf is not None:
         return f"{field_text(rf, compact=False)}, jump {jump_text(rf, compact=False)}"
-    text = "global (the output sees the whole input)"
     last = last_spatial_field(report)
-    if last is not None and last.receptive_field is not None:
-        text += (f"; last spatial layer {last.name}: "
-                 f"{field_text(last.receptive_field, compact=False)}, "
-                 f"jump {jump_text(last.receptive_field, compact=False)}")
-    return text
+    if last is None or last.receptive_field is None:
+        return "global"
+    spatial = (
+        f"{field_text(last.receptive_field, compact=False)}, "
+        f"jump {jump_text(last.receptive_field, compact=False)}"
+    )
+    if short:
+        return f"global ({last.name}: {spatial})"
+    return f"global (the output sees the whole input); last spatial layer {last.name}: {spatial}"
 
 
 def valid_inputs_text(report: Report) -> list[str]:
@@ -233,17 +259,27 @@ def summary(report: Report, batch: int = DEFAULT_BATCH) -> Summary:
     weights = t.param_bytes
     training = t.training_bytes(batch, OPTIMIZER_SLOTS)
     items = [
-        ("Parameters", f"{plain(t.params)} ({human_bytes(weights)})"
-                       if concrete(t.params) is not None else plain(t.params)),
+        (
+            "Parameters",
+            f"{plain(t.params)} ({human_bytes(weights)})"
+            if concrete(t.params) is not None
+            else plain(t.params),
+        ),
         ("  trainable", plain(t.trainable_params)),
         ("  non-trainable", plain(t.non_trainable_params)),
         ("MACs", _with_unit(t.macs, human)),
         ("FLOPs (2 x MACs)", _with_unit(flops, human)),
-        ("Activations / sample", f"{plain(t.activation_elements)} values "
-                                 f"({human_bytes(t.activation_bytes)})"
-         if concrete(t.activation_elements) is not None else human_bytes(t.activation_bytes)),
-        (f"Training, batch {batch}", f"{human_bytes(training)} (weights, gradients, "
-                                     f"{OPTIMIZER_SLOTS} Adam slots, activations)"),
+        (
+            "Activations / sample",
+            f"{plain(t.activation_elements)} values ({human_bytes(t.activation_bytes)})"
+            if concrete(t.activation_elements) is not None
+            else human_bytes(t.activation_bytes),
+        ),
+        (
+            f"Training, batch {batch}",
+            f"{human_bytes(training)} (weights, gradients, "
+            f"{OPTIMIZER_SLOTS} Adam slots, activations)",
+        ),
     ]
     items.append(("Valid input", "; ".join(valid_inputs_text(report))))
     items.append(("Output receptive field", output_field_text(report)))
@@ -274,6 +310,7 @@ def _has_frozen(rows: Sequence[DisplayRow]) -> bool:
 
 # -- text -----------------------------------------------------------------------------------
 
+
 def _symbolic_costs(rows: Sequence[DisplayRow]) -> bool:
     return any(concrete(r.macs) is None or concrete(r.activation_elements) is None for r in rows)
 
@@ -281,12 +318,18 @@ def _symbolic_costs(rows: Sequence[DisplayRow]) -> bool:
 def layer_label(row: DisplayRow) -> str:
     """``conv1 (conv2d)``, as in Keras's summary; the bare name when it already says the type."""
     name, kind = row.name, row.type
-    auto = name == kind or (name.startswith(kind + "_") and name[len(kind) + 1:].isdigit())
+    auto = name == kind or (name.startswith(kind + "_") and name[len(kind) + 1 :].isdigit())
     return name if auto else f"{name} ({kind})"
 
 
-def to_text(report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH,
-            formulas: bool = False, width: int = TEXT_WIDTH) -> str:
+def to_text(
+    report: Report,
+    *,
+    depth: int | None = None,
+    batch: int = DEFAULT_BATCH,
+    formulas: bool = False,
+    width: int = TEXT_WIDTH,
+) -> str:
     """The terminal table, fitted to ``width`` columns.
 
     When costs are expressions they leave the table for a list below it: a product of floors
@@ -300,12 +343,22 @@ def to_text(report: Report, *, depth: int | None = None, batch: int = DEFAULT_BA
     frozen = _has_frozen(rows)
     costs_inline = not _symbolic_costs(rows)
     shapes = [shape_text(r.output_shape) for r in rows]
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), show_edge=False,
-                  title=_title(report), title_justify="left")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+        show_edge=False,
+        title=_title(report),
+        title_justify="left",
+    )
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("layer (type)", overflow="fold", ratio=3)
-    table.add_column("output", overflow="fold", ratio=4,
-                     min_width=min(max((len(t) for t in shapes), default=6), 16))
+    table.add_column(
+        "output",
+        overflow="fold",
+        ratio=4,
+        min_width=min(max((len(t) for t in shapes), default=6), 16),
+    )
     table.add_column("params", justify="right", no_wrap=True)
     if frozen:
         table.add_column("frozen", justify="right", no_wrap=True)
@@ -324,8 +377,16 @@ def to_text(report: Report, *, depth: int | None = None, batch: int = DEFAULT_BA
         table.add_row(*cells)
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
-                      highlight=False, emoji=False, markup=False, soft_wrap=False)
+    console = Console(
+        file=buffer,
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=False,
+    )
     console.print(table)
     if not costs_inline:
         costs = Summary([])
@@ -338,8 +399,9 @@ def to_text(report: Report, *, depth: int | None = None, batch: int = DEFAULT_BA
     console.print()
     console.print(_grid(summary(report, batch)))
     if formulas:
-        formula_rows = Summary([(r.name if i == 0 else "", f)
-                                for r in rows for i, f in enumerate(r.formulas)])
+        formula_rows = Summary(
+            [(r.name if i == 0 else "", f) for r in rows for i, f in enumerate(r.formulas)]
+        )
         console.print()
         console.print("Size formulas (output size per spatial axis):")
         console.print(_grid(formula_rows))
@@ -364,6 +426,7 @@ def _grid(totals: Summary) -> Any:
 
 # -- markdown -------------------------------------------------------------------------------
 
+
 def _md(text: str, code: bool = False) -> str:
     text = text.replace("|", "\\|")
     return f"`{text}`" if code else text
@@ -373,8 +436,9 @@ def _md_value(value: Any) -> str:
     return _md(plain(value), code=concrete(value) is None)
 
 
-def to_markdown(report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH,
-                formulas: bool = False) -> str:
+def to_markdown(
+    report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH, formulas: bool = False
+) -> str:
     """A GitHub-flavoured table and totals list, for READMEs and pull requests."""
     rows = display_rows(report, depth)
     frozen = _has_frozen(rows)
@@ -385,18 +449,28 @@ def to_markdown(report: Report, *, depth: int | None = None, batch: int = DEFAUL
     if formulas:
         head.append("formulas")
     align = {"#", "params", "non-trainable", "RF", "jump", "MACs", "memory"}
-    lines = [f"**{_md(_title(report))}**", "",
-             "| " + " | ".join(head) + " |",
-             "|" + "|".join("---:" if h in align else "---" for h in head) + "|"]
+    lines = [
+        f"**{_md(_title(report))}**",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join("---:" if h in align else "---" for h in head) + "|",
+    ]
     for r in rows:
-        cells = [r.index, _md(r.name), _md(r.type), _md(shape_text(r.output_shape), code=True),
-                 _md_value(r.params)]
+        cells = [
+            r.index,
+            _md(r.name),
+            _md(r.type),
+            _md(shape_text(r.output_shape), code=True),
+            _md_value(r.params),
+        ]
         if frozen:
             cells.append(_md_value(r.non_trainable_params))
-        cells += [_md(field_text(r.receptive_field), code=_symbolic_rf(r)),
-                  _md(jump_text(r.receptive_field), code=_symbolic_rf(r)),
-                  _md_value(r.macs), _md(human_bytes(r.activation_bytes),
-                                         code=concrete(r.activation_bytes) is None)]
+        cells += [
+            _md(field_text(r.receptive_field), code=_symbolic_rf(r)),
+            _md(jump_text(r.receptive_field), code=_symbolic_rf(r)),
+            _md_value(r.macs),
+            _md(human_bytes(r.activation_bytes), code=concrete(r.activation_bytes) is None),
+        ]
         if formulas:
             cells.append("<br>".join(_md(f, code=True) for f in r.formulas))
         lines.append("| " + " | ".join(cells) + " |")
@@ -414,15 +488,27 @@ def to_markdown(report: Report, *, depth: int | None = None, batch: int = DEFAUL
 
 def _symbolic_rf(r: DisplayRow) -> bool:
     rf = r.receptive_field
-    return rf is not None and any(concrete(a.size) is None or concrete(a.jump) is None
-                                  for a in rf)
+    return rf is not None and any(concrete(a.size) is None or concrete(a.jump) is None for a in rf)
 
 
 # -- csv ------------------------------------------------------------------------------------
 
-CSV_COLUMNS = ("index", "name", "type", "output_shape", "params", "trainable_params",
-               "non_trainable_params", "receptive_field", "jump", "macs", "activation_elements",
-               "activation_bytes", "layers", "formulas")
+CSV_COLUMNS = (
+    "index",
+    "name",
+    "type",
+    "output_shape",
+    "params",
+    "trainable_params",
+    "non_trainable_params",
+    "receptive_field",
+    "jump",
+    "macs",
+    "activation_elements",
+    "activation_bytes",
+    "layers",
+    "formulas",
+)
 
 
 def _raw(value: Any) -> str:
@@ -436,14 +522,24 @@ def to_csv(report: Report, *, depth: int | None = None) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in display_rows(report, depth):
-        writer.writerow([
-            r.index, r.name, r.type, shape_text(r.output_shape), _raw(r.params),
-            _raw(r.trainable_params), _raw(r.non_trainable_params),
-            field_text(r.receptive_field, compact=False),
-            jump_text(r.receptive_field, compact=False), _raw(r.macs),
-            _raw(r.activation_elements), _raw(r.activation_bytes), r.layers,
-            "; ".join(r.formulas),
-        ])
+        writer.writerow(
+            [
+                r.index,
+                r.name,
+                r.type,
+                shape_text(r.output_shape),
+                _raw(r.params),
+                _raw(r.trainable_params),
+                _raw(r.non_trainable_params),
+                field_text(r.receptive_field, compact=False),
+                jump_text(r.receptive_field, compact=False),
+                _raw(r.macs),
+                _raw(r.activation_elements),
+                _raw(r.activation_bytes),
+                r.layers,
+                "; ".join(r.formulas),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -455,8 +551,9 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:.9em}
 dt{font-weight:bold;float:left;clear:left;width:14em}dd{margin-left:15em}"""
 
 
-def to_html(report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH,
-            formulas: bool = False) -> str:
+def to_html(
+    report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH, formulas: bool = False
+) -> str:
     """A standalone page: the same table and totals, every value escaped."""
     e = html.escape
     rows = display_rows(report, depth)
@@ -467,23 +564,39 @@ def to_html(report: Report, *, depth: int | None = None, batch: int = DEFAULT_BA
     head += ["RF", "jump", "MACs", "memory"]
     if formulas:
         head.append("formulas")
-    out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{e(report.spec_name)}: archspec report</title>",
-           f"<style>{_CSS}</style></head><body>", f"<h1>{e(_title(report))}</h1>",
-           "<table>", "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head)
-           + "</tr></thead>", "<tbody>"]
+    out = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(report.spec_name)}: archspec report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{e(_title(report))}</h1>",
+        "<table>",
+        "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead>",
+        "<tbody>",
+    ]
     for r in rows:
-        cells = [("n", r.index), ("", r.name), ("", r.type), ("", shape_text(r.output_shape)),
-                 ("n", plain(r.params))]
+        cells = [
+            ("n", r.index),
+            ("", r.name),
+            ("", r.type),
+            ("", shape_text(r.output_shape)),
+            ("n", plain(r.params)),
+        ]
         if frozen:
             cells.append(("n", plain(r.non_trainable_params)))
-        cells += [("n", field_text(r.receptive_field)), ("n", jump_text(r.receptive_field)),
-                  ("n", plain(r.macs)), ("n", human_bytes(r.activation_bytes))]
+        cells += [
+            ("n", field_text(r.receptive_field)),
+            ("n", jump_text(r.receptive_field)),
+            ("n", plain(r.macs)),
+            ("n", human_bytes(r.activation_bytes)),
+        ]
         if formulas:
             cells.append(("", "\n".join(r.formulas)))
-        out.append("<tr>" + "".join(
-            f'<td class="{c}">{e(v)}</td>' if c else f"<td>{e(v)}</td>" for c, v in cells
-        ) + "</tr>")
+        out.append(
+            "<tr>"
+            + "".join(f'<td class="{c}">{e(v)}</td>' if c else f"<td>{e(v)}</td>" for c, v in cells)
+            + "</tr>"
+        )
     out += ["</tbody></table>", "<dl>"]
     for label, value in summary(report, batch).items:
         out.append(f"<dt>{e(label.strip())}</dt><dd>{e(value)}</dd>")

@@ -19,6 +19,22 @@ SCHEMA_VERSION = 1
 BYTES_PER_VALUE = 4
 """float32: what Keras builds by default; mixed precision halves activations, not weights."""
 
+DEFAULT_BATCH = 32
+"""Keras's ``fit`` batch size when none is given: the training estimate a Keras user meets first."""
+
+CONVENTIONS = {
+    "macs": "multiply-accumulates of convolution and dense weights only (the fvcore/ptflops "
+    "convention); bias additions, normalization, activations, pooling, merges and "
+    "resizing are not counted",
+    "flops": "exactly 2 x macs (one multiply and one add per MAC), nothing else",
+    "bytes_per_value": BYTES_PER_VALUE,
+    "activation_elements": "elements of each layer's output for one sample; the total sums "
+    "every layer's output and excludes the input",
+    "training_bytes": "4 bytes x (weights + gradients + optimizer slots per weight) + "
+    "activation bytes x batch size",
+}
+"""How costs are counted, stated in every JSON report since the peer tools disagree."""
+
 
 def to_jsonable(value: Any) -> Any:
     """Ints stay ints; expressions become their text (``floor(H/2) - 2``); fractions text too."""
@@ -83,6 +99,7 @@ class LayerRow:
             "jump": None if rf is None else to_jsonable([a.jump for a in rf]),
             "start": None if rf is None else to_jsonable([a.start for a in rf]),
             "macs": to_jsonable(self.macs),
+            "flops": to_jsonable(2 * self.macs),
             "activation_elements": to_jsonable(self.activation_elements),
             "formulas": list(self.formulas),
             "scope": list(self.scope),
@@ -117,7 +134,7 @@ class Totals:
             + self.activation_elements * BYTES_PER_VALUE * batch_size
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, batch_size: int = DEFAULT_BATCH, optimizer_slots: int = 2) -> dict[str, Any]:
         return {
             "params": to_jsonable(self.params),
             "trainable_params": to_jsonable(self.trainable_params),
@@ -127,6 +144,11 @@ class Totals:
             "activation_elements": to_jsonable(self.activation_elements),
             "param_bytes": to_jsonable(self.param_bytes),
             "activation_bytes": to_jsonable(self.activation_bytes),
+            "training": {
+                "batch_size": batch_size,
+                "optimizer_slots": optimizer_slots,
+                "bytes": to_jsonable(self.training_bytes(batch_size, optimizer_slots)),
+            },
         }
 
 
@@ -182,9 +204,20 @@ class Report:
         return None
 
     def at(self, **sizes: int) -> Report:
-        """Put numbers into a symbolic report; equals analysing with those sizes."""
+        """Put numbers into a symbolic report; equals analysing with those sizes.
+
+        Raises ValueError for a size outside the valid set: the expressions would still give
+        numbers there, but no network of that size exists.
+        """
         from .symbols import symbol
 
+        for name, value in sizes.items():
+            valid = self.valid_inputs.get(name)
+            if valid is not None and value not in valid:
+                raise ValueError(
+                    f"{name}={value} is not a valid input size; the network "
+                    f"accepts {valid.describe(name)}"
+                )
         mapping = {symbol(k): v for k, v in sizes.items()}
 
         def put(value: Any) -> Any:
@@ -211,11 +244,17 @@ class Report:
             )
             for row in self.layers
         ]
+        valid = {k: v for k, v in self.valid_inputs.items() if k not in sizes}
         return replace(
-            self, layers=rows, input_shape=put(self.input_shape), sizes={**self.sizes, **sizes}
+            self,
+            layers=rows,
+            input_shape=put(self.input_shape),
+            sizes={**self.sizes, **sizes},
+            valid_inputs=valid,
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, batch_size: int = DEFAULT_BATCH) -> dict[str, Any]:
+        """The JSON contract (``docs/report-schema.json``): ints, or strings for expressions."""
         rf = self.output_receptive_field
         return {
             "schema_version": SCHEMA_VERSION,
@@ -223,14 +262,47 @@ class Report:
             "input": {"shape": to_jsonable(self.input_shape), "sizes": dict(self.sizes)},
             "output": self.output,
             "layers": [row.to_dict() for row in self.layers],
-            "totals": self.totals.to_dict(),
+            "totals": self.totals.to_dict(batch_size),
             "receptive_field": "global" if rf is None else to_jsonable([a.size for a in rf]),
             "valid_inputs": {
                 name: {"description": s.describe(name), "minimum": s.minimum}
                 for name, s in self.valid_inputs.items()
             },
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "conventions": dict(CONVENTIONS),
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+    def to_json(self, indent: int | None = 2, batch_size: int = DEFAULT_BATCH) -> str:
+        return json.dumps(self.to_dict(batch_size), indent=indent)
+
+    def to_text(
+        self,
+        *,
+        depth: int | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        formulas: bool = False,
+        width: int = 80,
+    ) -> str:
+        """The terminal table (``archspec report``)."""
+        from .render import to_text
+
+        return to_text(self, depth=depth, batch=batch_size, formulas=formulas, width=width)
+
+    def to_markdown(
+        self, *, depth: int | None = None, batch_size: int = DEFAULT_BATCH, formulas: bool = False
+    ) -> str:
+        from .render import to_markdown
+
+        return to_markdown(self, depth=depth, batch=batch_size, formulas=formulas)
+
+    def to_csv(self, *, depth: int | None = None) -> str:
+        from .render import to_csv
+
+        return to_csv(self, depth=depth)
+
+    def to_html(
+        self, *, depth: int | None = None, batch_size: int = DEFAULT_BATCH, formulas: bool = False
+    ) -> str:
+        from .render import to_html
+
+        return to_html(self, depth=depth, batch=batch_size, formulas=formulas)

@@ -1,0 +1,134 @@
+"""``archspec report``, ``diagram`` and ``diff``: the views of an analysed spec.
+
+An invalid spec prints its located diagnostics on stderr and exits 1, like ``archspec check``,
+so these commands can sit in CI next to it. Warnings go with the output where the format has
+room for them (text, Markdown, HTML, and JSON's ``diagnostics``), else to stderr.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from .cli import load_or_diagnose, parse_sizes, render
+from .report import DEFAULT_BATCH, Report
+
+REPORT_FORMATS = ("text", "markdown", "json", "csv", "html")
+INPUT_HELP = "Concrete sizes for free symbols, such as H=224,W=224."
+
+
+def analysed(path: str, sizes: dict[str, int]) -> Report:
+    """The report of one spec file; on any error, diagnostics to stderr and exit 1."""
+    from .engine import analyze
+
+    spec, found = load_or_diagnose(Path(path))
+    if spec is None:
+        render(found, "text", sys.stderr)
+        sys.exit(1)
+    report = analyze(spec, sizes)
+    if not report.ok:
+        render(report.diagnostics, "text", sys.stderr)
+        sys.exit(1)
+    return report
+
+
+def _width() -> int:
+    """The terminal's width when printing to one (at least 80); 80 for pipes and files."""
+    if sys.stdout.isatty():
+        return max(shutil.get_terminal_size((80, 24)).columns, 80)
+    return 80
+
+
+@click.command("report")
+@click.argument("spec")
+@click.option("--input", "input_", metavar="H=..,W=..", help=INPUT_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(REPORT_FORMATS),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    help="Fold block copies nested deeper than N into one row each (0: top level only).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Batch size for the training-memory estimate.",
+)
+@click.option("--formulas", is_flag=True, help="Show the formula of every output size.")
+def report(
+    spec: str, input_: str | None, fmt: str, depth: int | None, batch: int, formulas: bool
+) -> None:
+    """Layer-by-layer table: shapes, params, receptive field, jump, MACs, memory, totals."""
+    result = analysed(spec, parse_sizes(input_))
+    text: str
+    if fmt == "json":
+        text = result.to_json(batch_size=batch) + "\n"
+    elif fmt == "markdown":
+        text = result.to_markdown(depth=depth, batch_size=batch, formulas=formulas)
+    elif fmt == "csv":
+        text = result.to_csv(depth=depth)
+        render(result.diagnostics, "text", sys.stderr)
+    elif fmt == "html":
+        text = result.to_html(depth=depth, batch_size=batch, formulas=formulas)
+    else:
+        text = result.to_text(depth=depth, batch_size=batch, formulas=formulas, width=_width())
+    click.echo(text, nl=False)
+
+
+@click.command("diagram")
+@click.argument("spec")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="graph.dot (always works), graph.svg / graph.png / graph.pdf (need Graphviz's dot).",
+)
+@click.option("--input", "input_", metavar="H=..,W=..", help=INPUT_HELP)
+def diagram(spec: str, output: str, input_: str | None) -> None:
+    """Draw the graph with the shape of every tensor on its edge."""
+    from .diagram import DiagramError, output_format, write_diagram
+
+    try:
+        output_format(output)
+    except DiagramError as exc:
+        raise click.BadParameter(str(exc), param_hint="--output") from None
+    result = analysed(spec, parse_sizes(input_))
+    try:
+        fmt = write_diagram(result, output)
+    except DiagramError as exc:
+        click.echo(f"archspec diagram: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {output} ({fmt})", err=True)
+
+
+@click.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("--input", "input_", metavar="H=..,W=..", help=INPUT_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "markdown")),
+    default="text",
+    show_default=True,
+)
+def diff(old: str, new: str, input_: str | None, fmt: str) -> None:
+    """What changed between two specs: layers, shapes, params, MACs, receptive fields."""
+    from .diff import diff_reports
+
+    sizes = parse_sizes(input_)
+    before = analysed(old, sizes)
+    after = analysed(new, sizes)
+    changes = diff_reports(before, after)
+    click.echo(changes.to_markdown() if fmt == "markdown" else changes.to_text(), nl=False)
