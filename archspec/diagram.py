@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from .render import plain, shape_text
+from .render import is_auto_name, plain, shape_text
 from .report import LayerRow, Report
 
 RENDERED_FORMATS = ("svg", "png", "pdf")
@@ -48,7 +48,11 @@ def _colour(kind: str) -> str:
 
 
 def _node_label(row: LayerRow) -> str:
-    lines = [row.name, row.type]
+    """Name inside its cluster (the cluster already says ``s2.1``), type unless the name is it."""
+    name = row.name
+    if row.scope and name.startswith(row.scope[-1] + "."):
+        name = name[len(row.scope[-1]) + 1 :]
+    lines = [name] if is_auto_name(name, row.type) else [name, row.type]
     params = plain(row.params)
     if params != "0":
         lines.append(f"{params} params")

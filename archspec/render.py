@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .report import BYTES_PER_VALUE, DEFAULT_BATCH, AxisField, LayerRow, Report
+from .report import (
+    BYTES_PER_VALUE,
+    DEFAULT_BATCH,
+    AxisField,
+    LayerRow,
+    Report,
+    expression_text,
+)
 from .symbols import as_int
 
 OPTIMIZER_SLOTS = 2
@@ -44,7 +51,7 @@ def plain(value: Any) -> str:
     number = concrete(value)
     if number is not None:
         return f"{number:,}"
-    return str(value)
+    return expression_text(value)
 
 
 def human(value: Any) -> str:
@@ -317,9 +324,12 @@ def _symbolic_costs(rows: Sequence[DisplayRow]) -> bool:
 
 def layer_label(row: DisplayRow) -> str:
     """``conv1 (conv2d)``, as in Keras's summary; the bare name when it already says the type."""
-    name, kind = row.name, row.type
-    auto = name == kind or (name.startswith(kind + "_") and name[len(kind) + 1 :].isdigit())
-    return name if auto else f"{name} ({kind})"
+    return row.name if is_auto_name(row.name, row.type) else f"{row.name} ({row.type})"
+
+
+def is_auto_name(name: str, kind: str) -> bool:
+    """Keras-style default names (``conv2d``, ``conv2d_3``) already say the layer's type."""
+    return name == kind or (name.startswith(kind + "_") and name[len(kind) + 1 :].isdigit())
 
 
 def to_text(
