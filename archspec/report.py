@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from .diagnostics import Diagnostic
@@ -42,10 +43,35 @@ def to_jsonable(value: Any) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
+    if isinstance(value, Fraction):
+        # before as_int: from Python 3.12 Fraction.is_integer is a method, always truthy
+        return value.numerator if value.denominator == 1 else str(value)
     concrete = as_int(value)
     if concrete is not None:
         return concrete
-    return str(value)
+    return expression_text(value)
+
+
+def expression_text(value: Any) -> str:
+    """An expression as people write it, with nested floors and ceilings flattened.
+
+    sympy keeps ``floor(floor(H/2)/2)`` as built (it cannot know that ``H/2`` stays real), so a
+    4-level U-Net prints four nested floors. For real y and a positive integer n,
+    ``floor(floor(y)/n) == floor(y/n)`` (and likewise for ceiling), so the text shrinks to
+    ``floor(H/16)`` without changing any value.
+    """
+    if not hasattr(value, "replace") or not getattr(value, "free_symbols", None):
+        return str(value)
+    import sympy
+
+    def flatten(e: Any) -> Any:
+        coeff, rest = e.args[0].as_coeff_Mul()
+        if type(rest) is type(e) and coeff.is_Rational and coeff > 0 and coeff.p == 1:
+            return type(e)(rest.args[0] * coeff)
+        return e
+
+    kinds = (sympy.floor, sympy.ceiling)
+    return str(value.replace(lambda e: isinstance(e, kinds), flatten))
 
 
 @dataclass(frozen=True)

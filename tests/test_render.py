@@ -397,3 +397,12 @@ def test_importing_the_renderers_stays_light() -> None:
         "sys.exit(str(bad) if bad else 0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_fractions_are_exact_text() -> None:
+    from fractions import Fraction
+
+    from archspec.report import to_jsonable
+
+    assert to_jsonable([Fraction(5, 2), Fraction(4, 2), 3]) == ["5/2", 2, 3]
+    assert render.plain(Fraction(1, 2)) == "1/2"
