@@ -362,15 +362,22 @@ class _Analysis:
             domain.Constraint(c.kind, c.lhs, c.rhs, node.name if node else "augment")
             for c, node in self.constraints
         ]
-        bounds = {
-            n: (
-                self.spec.symbols[n].min if n in self.spec.symbols else None,
-                self.spec.symbols[n].max if n in self.spec.symbols else None,
+        declared = self.spec.symbols
+        result = domain.valid_sizes_by_symbol(
+            constraints,
+            symbols,
+            minimum={n: (declared[n].min or 1) if n in declared else 1 for n in names},
+            maximum={n: declared[n].max if n in declared else None for n in names},
+        )
+        sets = {n: result[n] for n in names if n in result.sizes}
+        for coupled in result.coupled:
+            self.emit(
+                Severity.NOTE,
+                "coupled-sizes",
+                f"sizes are valid only when {coupled.lhs} == {coupled.rhs} "
+                f"(at layer {coupled.label!r}); the per-size sets above ignore this",
+                ("input", "shape"),
             )
-            for n in names
-        }
-        result = domain.valid_sizes_by_symbol(constraints, symbols, bounds=bounds)
-        sets = {n: result[n] for n in names if n in result}
         for name, sizes in sets.items():
             if sizes.is_empty:
                 self.emit(

@@ -174,13 +174,12 @@ def test_residual_merge_matches_or_is_refused(size: int, k1: int, k2: int, s: in
         assert [d.code for d in report.errors] == ["shape-mismatch"]
 
 
-@given(size=st.integers(8, 64))
+@given(size=st.integers(16, 64))
 def test_symbolic_report_equals_concrete(size: int) -> None:
     spec = archspec.load(DATA / "lenet_symbolic.yaml")
     symbolic = archspec.analyze(spec).at(H=size, W=size + 1)
     concrete = archspec.analyze(spec, H=size, W=size + 1)
-    if not concrete.ok:
-        return
+    assert concrete.ok
     for a, b in zip(symbolic.layers, concrete.layers):
         assert a.output_shape == b.output_shape
         assert a.params == b.params and a.macs == b.macs
