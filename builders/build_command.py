@@ -1,0 +1,72 @@
+"""``archspec build``: a checked spec to a ``.keras`` file, or nothing at all.
+
+The file appears only complete: the model is saved beside the target under a temporary
+name and moved into place with ``os.replace``, so an interrupted or refused build never
+leaves a half-written or stale-looking model behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from archspec.cli import load_or_diagnose, parse_sizes, render
+from archspec.diagnostics import SpecError
+
+
+@click.command("build")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the model (.keras).")
+@click.option("--input", "input_", metavar="H=..,W=..",
+              help="Concrete sizes for free symbols; the others stay None in Keras.")
+@click.option("--summary", is_flag=True, help="Print Keras's layer summary.")
+@click.option("--mixed-precision", is_flag=True,
+              help="float16 compute, float32 weights and output (for GPUs).")
+def build(spec: str, output: str, input_: str | None, summary: bool,
+          mixed_precision: bool) -> None:
+    """Check SPEC, build it as a Keras model and save it. Exit 1 when the spec is invalid."""
+    target = Path(output)
+    if target.suffix != ".keras":
+        raise click.BadParameter(f"the model file must end in .keras, got {output!r}",
+                                 param_hint="-o/--output")
+    sizes = parse_sizes(input_)
+    loaded, found = load_or_diagnose(Path(spec))
+    if loaded is None:
+        render(found, "text", sys.stderr)
+        sys.exit(1)
+
+    from .model import BuildError
+    from .model import build as build_spec
+
+    try:
+        built = build_spec(loaded, sizes, mixed_precision=mixed_precision)
+    except SpecError as exc:
+        render(exc.diagnostics, "text", sys.stderr)
+        sys.exit(1)
+    except BuildError as exc:
+        click.echo(f"{spec}: error: {exc}", err=True)
+        sys.exit(1)
+    render(built.report.diagnostics, "text", sys.stderr)
+    if summary:
+        built.model.summary(print_fn=lambda line, **_: click.echo(line))
+    _save_atomically(built.model, target)
+    click.echo(f"{target}: {built.model.count_params():,} parameters")
+
+
+def _save_atomically(model: object, target: Path) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".keras",
+                                         dir=target.parent.resolve())
+    os.close(handle)
+    try:
+        model.save(temporary)  # type: ignore[attr-defined]
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
