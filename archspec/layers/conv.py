@@ -167,9 +167,10 @@ class _ConvBase(LayerBase):
                 "dilation",
                 "stride-and-dilation",
             )
-        if self.padding == "causal" and self.rank != 1:
+        if self.padding == "causal" and not (self.rank == 1 and isinstance(self, _Conv)):
+            # Keras allows it in Conv1D only; DepthwiseConv1D and SeparableConv1D refuse it.
             raise LayerError(
-                "'causal' padding exists only for 1-D convolutions",
+                "'causal' padding exists only for conv1d",
                 "padding",
                 "bad-padding",
                 hint="use 'same' or an explicit padding",

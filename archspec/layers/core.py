@@ -319,6 +319,9 @@ class Maxout(LayerBase):
                 macs=product(shape) * units * k,
             )
         need_rank(shape, 3, "maxout (conv form)")
+        if self.padding == "causal":
+            raise LayerError("'causal' padding exists only for conv1d", "padding", "bad-padding",
+                             hint="use 'same' or an explicit padding")
         filters = ctx.count(self.filters, "filters")  # type: ignore[arg-type]
         kernel = ctx.per_axis(self.kernel, "kernel", 2)  # type: ignore[arg-type]
         strides = ctx.per_axis(self.strides, "strides", 2)
