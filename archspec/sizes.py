@@ -6,7 +6,7 @@ sympy is imported only when an argument is symbolic, so that ``import archspec``
 The formulas follow ``keras/src/ops/operation_utils.py`` and
 ``keras/src/backend/common/backend_utils.py``; each one is checked against them in the tests.
 
-Only ``floor``, ``ceiling``, ``Mod`` and ``Max`` with integer divisors and constants are used,
+Only ``floor``, ``ceiling``, ``Mod``, ``Max`` and ``Min`` with integer divisors are used,
 so every result stays inside what ``archspec.domain`` solves exactly.
 """
 
