@@ -352,7 +352,21 @@ def to_text(
     rows = display_rows(report, depth)
     frozen = _has_frozen(rows)
     costs_inline = not _symbolic_costs(rows)
-    shapes = [shape_text(r.output_shape) for r in rows]
+    headers = ["#", "layer (type)", "output", "params"]
+    if frozen:
+        headers.append("frozen")
+    headers += ["RF", "jump"]
+    if costs_inline:
+        headers += ["MACs", "memory"]
+    body = []
+    for r in rows:
+        cells = [r.index, layer_label(r), shape_text(r.output_shape), plain(r.params)]
+        if frozen:
+            cells.append(plain(r.non_trainable_params))
+        cells += [field_text(r.receptive_field), jump_text(r.receptive_field)]
+        if costs_inline:
+            cells += [human(r.macs), human_bytes(r.activation_bytes)]
+        body.append(cells)
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -361,29 +375,21 @@ def to_text(
         title=_title(report),
         title_justify="left",
     )
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("layer (type)", overflow="fold", ratio=3)
-    table.add_column(
-        "output",
-        overflow="fold",
-        ratio=4,
-        min_width=min(max((len(t) for t in shapes), default=6), 16),
-    )
-    table.add_column("params", justify="right", no_wrap=True)
-    if frozen:
-        table.add_column("frozen", justify="right", no_wrap=True)
-    table.add_column("RF", justify="right", no_wrap=costs_inline, overflow="fold")
-    table.add_column("jump", justify="right", no_wrap=costs_inline, overflow="fold")
-    if costs_inline:
-        table.add_column("MACs", justify="right", no_wrap=True)
-        table.add_column("memory", justify="right", no_wrap=True)
-    for r, shape in zip(rows, shapes):
-        cells = [r.index, layer_label(r), shape, plain(r.params)]
-        if frozen:
-            cells.append(plain(r.non_trainable_params))
-        cells += [field_text(r.receptive_field), jump_text(r.receptive_field)]
-        if costs_inline:
-            cells += [human(r.macs), human_bytes(r.activation_bytes)]
+    for i, header in enumerate(headers):
+        if header in ("layer (type)", "output"):
+            # the only columns that wrap: numbers are never cut
+            table.add_column(header, overflow="fold")
+            continue
+        widest = max([len(header), *(len(cells[i]) for cells in body)])
+        symbolic = header in ("RF", "jump") and not costs_inline
+        table.add_column(
+            header,
+            justify="right",
+            no_wrap=not symbolic,
+            overflow="fold",
+            min_width=min(widest, 12) if symbolic else widest,
+        )
+    for cells in body:
         table.add_row(*cells)
 
     buffer = io.StringIO()
