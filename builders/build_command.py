@@ -35,6 +35,8 @@ def build(spec: str, output: str, input_: str | None, summary: bool,
     if target.suffix != ".keras":
         raise click.BadParameter(f"the model file must end in .keras, got {output!r}",
                                  param_hint="-o/--output")
+    if not target.parent.resolve().is_dir():
+        raise click.BadParameter(f"{target.parent} is not a directory", param_hint="-o/--output")
     sizes = parse_sizes(input_)
     loaded, found = load_or_diagnose(Path(spec))
     if loaded is None:
@@ -65,8 +67,15 @@ def _save_atomically(model: object, target: Path) -> None:
     os.close(handle)
     try:
         model.save(temporary)  # type: ignore[attr-defined]
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary only
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -318,5 +318,29 @@ def test_build_command_writes_a_model(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "fc (Dense)" in done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "net.yaml"]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "m.keras").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     model = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     assert model.get_layer("flat").output.shape == (None, 40)
+
+
+def test_build_command_never_leaves_a_partial_file(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from archspec.cli import cli
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text(archspec.dump(_spec(FLATTEN_DENSE, [6, 6, 1])))
+    (tmp_path / "m.keras").write_text("the previous model")
+
+    def interrupted(self: Any, path: str, *args: Any, **kwargs: Any) -> None:
+        Path(path).write_text("half a model")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, "save", interrupted)
+    done = CliRunner().invoke(cli, ["build", str(spec), "-o", str(tmp_path / "m.keras")])
+    assert done.exit_code != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "net.yaml"]
+    assert (tmp_path / "m.keras").read_text() == "the previous model"
