@@ -131,6 +131,11 @@ def test_text_fits_80_columns(path: Path) -> None:
     report = archspec.analyze(archspec.load(path))
     for text in (report.to_text(), report.to_text(formulas=True), report.to_text(depth=0)):
         assert max(len(line) for line in text.splitlines()) <= 80
+        assert "\u2026" not in text  # rich's ellipsis: nothing was cut
+    table = report.to_text(depth=0).split("\n\n")[0]
+    for row in render.display_rows(report, depth=0):
+        if render.concrete(row.params) is not None:
+            assert f" {render.plain(row.params)} " in table
 
 
 def test_schema_is_a_valid_schema() -> None:
