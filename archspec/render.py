@@ -93,15 +93,21 @@ def _three_digits(x: float) -> str:
     return f"{x:.2f}"
 
 
+def bare(value: Any) -> str:
+    """Like ``plain`` without thousands separators, for sizes inside shapes and fields."""
+    number = concrete(value)
+    return str(number) if number is not None else plain(value)
+
+
 def shape_text(shape: Sequence[Any]) -> str:
     """``(24, 24, 20)``, the way Keras and the diagnostics print shapes (without the batch)."""
-    inner = ", ".join(plain(d).replace(",", "") for d in shape)
+    inner = ", ".join(bare(d) for d in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 def axes_text(values: Sequence[Any], compact: bool = True) -> str:
     """Per-axis values: ``5`` when every axis agrees (compact), else ``5x3``."""
-    texts = [plain(v).replace(",", "") for v in values]
+    texts = [bare(v) for v in values]
     if compact and texts and all(t == texts[0] for t in texts):
         return texts[0]
     return "x".join(f"({t})" if " " in t else t for t in texts)

@@ -411,3 +411,13 @@ def test_fractions_are_exact_text() -> None:
 
     assert to_jsonable([Fraction(5, 2), Fraction(4, 2), 3]) == ["5/2", 2, 3]
     assert render.plain(Fraction(1, 2)) == "1/2"
+
+
+def test_expressions_keep_their_commas() -> None:
+    import sympy
+
+    from archspec.symbols import symbol
+
+    H = symbol("H")
+    assert render.shape_text((sympy.Max(H - 4, 1), 1024, 3)) == "(Max(1, H - 4), 1024, 3)"
+    assert render.axes_text([sympy.Min(H, 7), 3]) == "(Min(7, H))x3"
