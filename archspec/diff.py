@@ -115,7 +115,7 @@ def _totals(old: Report, new: Report) -> list[FieldChange]:
         if plain(x) != plain(y):
             out.append(FieldChange(what, tx, ty, delta(x, y, unit)))
     for what, get in (
-        ("output receptive field", output_field_text),
+        ("output receptive field", lambda r: output_field_text(r, short=True)),
         ("valid input", lambda r: "; ".join(valid_inputs_text(r))),
         ("output", lambda r: _output_shape(r)),
     ):

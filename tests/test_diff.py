@@ -164,3 +164,15 @@ def test_command_invalid_spec_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "bad.yaml" in result.stderr
     assert isinstance(result.exception, SystemExit)
+
+
+def test_receptive_field_total_is_short() -> None:
+    old = lecture_dict()
+    new = copy.deepcopy(old)
+    new["layers"][0]["kernel"] = 3
+    totals = {c.what: c for c in diff_reports(analysed(old), analysed(new)).totals}
+    field = totals["output receptive field"]
+    assert (field.old, field.new) == (
+        "global (pool2: 16x16, jump 4x4)",
+        "global (pool2: 14x14, jump 4x4)",
+    )
