@@ -65,24 +65,27 @@ class BlockArg(StrictModel):
 class BlockDef(StrictModel):
     """A reusable sub-graph. Its first layer reads the block input, named ``input`` inside."""
 
-    args: dict[str, BlockArg] = Field(default_factory=dict)
+    args: dict[str, Union[BlockArg, Literal["int"], IntExpr, None]] = Field(
+        default_factory=dict,
+        description="Arguments: `int` (required), a default value, or {type, default, doc}.",
+    )
     layers: list[Layer] = Field(min_length=1)
     doc: str | None = None
 
-    @field_validator("args", mode="before")
+    @field_validator("args")
     @classmethod
-    def _shorthand(cls, value: Any) -> Any:
+    def _shorthand(cls, value: dict[str, Any]) -> dict[str, BlockArg]:
         """``args: {filters: int, stride: 1}`` is short for typed args with defaults."""
-        if not isinstance(value, dict):
-            return value
         out = {}
         for key, arg in value.items():
-            if arg == "int" or arg is None:
-                out[key] = {"type": "int"}
-            elif isinstance(arg, (int, str)) and not isinstance(arg, bool):
-                out[key] = {"type": "int", "default": arg}
-            else:
+            if not _NAME.match(key) or key in RESERVED_NAMES:
+                raise ValueError(f"{key!r} is not a valid argument name")
+            if isinstance(arg, BlockArg):
                 out[key] = arg
+            elif arg == "int" or arg is None:
+                out[key] = BlockArg()
+            else:
+                out[key] = BlockArg(default=arg)
         return out
 
 

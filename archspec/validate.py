@@ -80,12 +80,27 @@ def diagnostics_from(exc: ValidationError, data: Any, model: type[BaseModel]) ->
     seen: set[tuple[SpecPath, str]] = set()
     for err in exc.errors(include_url=False):
         path = spec_path(data, tuple(err["loc"]))
+        if err["type"] == "union_tag_invalid":
+            path = (*path, "type")
         message, hint, code = _describe(err, path, data, model)
         if (path, message) in seen:
             continue
         seen.add((path, message))
         out.append(Diagnostic(Severity.ERROR, code, message, path=path, hint=hint))
-    return out
+    return _merge_misspellings(out)
+
+
+def _merge_misspellings(found: list[Diagnostic]) -> list[Diagnostic]:
+    """``kernal: 3`` is one mistake, not two: drop "missing 'kernel'" when a key nearby
+    is already reported as a misspelling of it."""
+    meant = {
+        (d.path[:-1], d.hint.split("'")[1])
+        for d in found
+        if d.code == "unknown-key" and d.hint and d.hint.startswith("did you mean")
+    }
+    return [
+        d for d in found if not (d.code == "missing-key" and (d.path[:-1], d.path[-1]) in meant)
+    ]
 
 
 def _describe(

@@ -23,7 +23,7 @@ layers:
 
 def check(tmp_path: Path, body: str, *args: str, name: str = "spec.yaml") -> tuple[int, list]:
     path = tmp_path / name
-    path.write_text(HEAD + textwrap.dedent(body))
+    path.write_text(HEAD + textwrap.indent(textwrap.dedent(body), "  "))
     result = CliRunner().invoke(cli, ["check", "--format", "json", *args, str(path)])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result.exit_code, json.loads(result.output)
