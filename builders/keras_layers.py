@@ -35,7 +35,7 @@ KERAS_ACTIVATIONS = frozenset({
 
 @dataclass(frozen=True)
 class Target:
-    """What a maker needs besides the spec layer: its name, scope and the Keras side's setup."""
+    """What a maker needs besides the spec layer: its name, the names in scope, the dtype."""
 
     name: str
     ctx: Context
@@ -81,7 +81,8 @@ def activation_layers(act: Any, target: Target, rank: int) -> tuple[str | None, 
     name = activation_name(act)
     if name is None:
         return None, []
-    if name in KERAS_ACTIVATIONS and name != "elu" and not target.float32_activation:
+    custom_elu = name == "elu" and activation_alpha(act) != 1.0
+    if name in KERAS_ACTIVATIONS and not custom_elu and not target.float32_activation:
         return name, []
     return None, [activation_layer(act, target, rank)]
 
