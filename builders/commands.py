@@ -1,0 +1,228 @@
+"""``archspec train``, ``evaluate`` and ``predict``: the Keras side of the command line.
+
+Mounted lazily by ``archspec.cli``, so TensorFlow is imported only when one of these runs
+(and even then inside the function, after click has parsed the arguments, so ``--help``
+stays instant). Every expected failure becomes a ``click.ClickException``: a one-line
+message and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+STRATEGIES = ("auto", "mirrored", "multiworker")
+SPLITS = ("test", "validation", "train")
+
+
+@click.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Image folder (one subfolder per class) or .npz; default: built-in digits.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Override train.batch_size.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder; default runs/<spec name>/<timestamp>/.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run (in --out, or the latest under runs/<name>/).")
+@click.option("--mixed-precision", is_flag=True, help="mixed_float16 compute (for GPUs).")
+@click.option("--jit", is_flag=True, help="Compile steps with XLA.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
+              help="tf.distribute strategy; multiworker reads TF_CONFIG.")
+@click.option("--input", "input_", metavar="H=..,W=..", help="Concrete sizes for free symbols.")
+def train(spec: Path, data: Path | None, epochs: int | None, batch_size: int | None,
+          out: Path | None, resume: bool, mixed_precision: bool, jit: bool, strategy: str,
+          input_: str | None) -> None:
+    """Train SPEC's model and write the run (models, metrics, history, curves, logs)."""
+    from archspec.cli import load_or_diagnose, parse_sizes, render
+    from archspec.diagnostics import SpecError
+    from archspec.training_config import TrainConfig
+
+    sizes = parse_sizes(input_)
+    loaded, found = load_or_diagnose(spec)
+    if loaded is None:
+        render(found, "text", sys.stderr)
+        raise click.ClickException(f"{spec}: the spec is invalid; nothing was trained")
+    overrides = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v}
+    base = loaded.train.model_dump() if loaded.train is not None else {}
+    config = TrainConfig.model_validate({**base, **overrides})
+    out_dir = _run_dir(out, loaded.name, resume)
+
+    from archspec.api import analyze
+    from archspec.render import to_text
+
+    from .data import DataError
+    from .model import BuildError, build
+    from .train import TrainError, train_model
+
+    def factory() -> Any:
+        return build(loaded, sizes, mixed_precision=mixed_precision).model
+
+    try:
+        report_text = to_text(analyze(loaded, sizes))
+        click.echo(f"Training {loaded.name} into {out_dir}", err=True)
+        result = train_model(
+            factory, config, data, out_dir, resume=resume, mixed_precision=mixed_precision,
+            jit=jit, strategy=strategy,  # type: ignore[arg-type]
+            spec_text=spec.read_text(), report_text=report_text,
+        )
+    except SpecError as exc:
+        render(exc.diagnostics, "text", sys.stderr)
+        raise click.ClickException(f"{spec}: the spec is invalid; nothing was trained") from None
+    except (BuildError, DataError, TrainError) as exc:
+        raise click.ClickException(str(exc)) from None
+    m = result.metrics
+    click.echo(
+        f"{loaded.name}: test accuracy {_percent(m.test_accuracy)}, validation accuracy "
+        f"{_percent(m.val_accuracy)} after {m.epochs} epochs in {m.wall_time_seconds:.1f} s "
+        f"({m.images_per_second:,.0f} images/s)"
+    )
+    click.echo(f"Wrote {out_dir}")
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Image folder or .npz; default: the run's data (built-in digits).")
+@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
+              help="Which split of the data to evaluate on.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+def evaluate(model: Path, data: Path | None, split: str, batch_size: int) -> None:
+    """Evaluate a saved MODEL (.keras) on a data set and print loss and accuracy.
+
+    The split is made as in training, with the seed and fractions recorded in the run's
+    metrics.json beside MODEL when there is one, so the test split is the one held out.
+    """
+    from .data import DataError, load_data, model_io
+
+    run = _run_metrics(model)
+    net = _load_model(model)
+    try:
+        image_shape, units = model_io(net)
+        source = data if data is not None else _recorded_source(run)
+        splits = load_data(
+            source, image_shape, num_classes=units, batch_size=batch_size,
+            seed=run.get("seed", 0), validation_split=run.get("validation_split", 0.1),
+            test_split=run.get("test_split", 0.2),
+        )
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+    ds = {"test": splits.test, "validation": splits.validation, "train": splits.train}[split]
+    if ds is None:
+        raise click.ClickException(f"{splits.source}: the data has no {split} images")
+    import keras
+
+    net.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=_emits_logits(net)),
+        metrics=["accuracy"],
+    )
+    results = net.evaluate(ds, verbose=0, return_dict=True)
+    count = {"test": splits.num_test, "validation": splits.num_validation,
+             "train": splits.num_train}[split]
+    click.echo(
+        f"{model}: {split} loss {results['loss']:.4f}, accuracy "
+        f"{_percent(results['accuracy'])} on {count} images of {splits.source}"
+    )
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def predict(model: Path, images: tuple[Path, ...], as_json: bool) -> None:
+    """Classify IMAGES (files or folders) with a saved MODEL: class and probability per file.
+
+    Class names come from the run's metrics.json beside MODEL when there is one.
+    """
+    from .data import IMAGE_SUFFIXES, DataError, load_image_files, model_io
+
+    files: list[Path] = []
+    for path in images:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            files.append(path)
+    if not files:
+        raise click.ClickException(
+            f"no images ({', '.join(IMAGE_SUFFIXES)}) in {', '.join(map(str, images))}"
+        )
+    net = _load_model(model)
+    names = _run_metrics(model).get("class_names")
+    try:
+        image_shape, _ = model_io(net)
+        batch = load_image_files(files, image_shape)
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+    probabilities = net.predict(batch, verbose=0)
+    if _emits_logits(net):
+        import keras
+
+        probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(probabilities))
+    for path, row in zip(files, probabilities, strict=True):
+        index = int(row.argmax())
+        label = names[index] if names and index < len(names) else str(index)
+        if as_json:
+            click.echo(json.dumps({"file": str(path), "class": label, "index": index,
+                                   "probability": float(row[index])}))
+        else:
+            click.echo(f"{path}\t{label}\t{float(row[index]):.4f}")
+
+
+def _run_dir(out: Path | None, name: str, resume: bool) -> Path:
+    """The run folder: as given; for --resume, the newest interrupted run of this spec."""
+    if out is not None:
+        return out
+    runs = Path("runs") / name
+    if resume:
+        interrupted = sorted(p for p in runs.glob("*") if (p / "backup").is_dir())
+        if not interrupted:
+            raise click.ClickException(
+                f"--resume: no interrupted run under {runs}/ (none has a backup/ folder); "
+                "give the run folder with --out"
+            )
+        return interrupted[-1]
+    return runs / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _load_model(path: Path) -> Any:
+    import keras
+
+    import builders  # noqa: F401  (registers the custom layers for safe loading)
+
+    try:
+        return keras.saving.load_model(path)
+    except Exception as exc:  # Keras raises many types for a bad file
+        raise click.ClickException(f"{path}: cannot load the model ({exc})") from None
+
+
+def _run_metrics(model: Path) -> dict[str, Any]:
+    """metrics.json of the run that produced ``model``, if it sits beside it."""
+    path = model.parent / "metrics.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _recorded_source(run: dict[str, Any]) -> Path | None:
+    source = run.get("data_source", "digits")
+    return None if source == "digits" else Path(source)
+
+
+def _emits_logits(net: Any) -> bool:
+    """Whether the model's last layer lacks a softmax, so outputs are logits."""
+    activation = getattr(net.layers[-1], "activation", None)
+    name = getattr(activation, "__name__", "")
+    if name == "linear" and len(net.layers) > 1:  # a float32 cast after the real output
+        name = getattr(getattr(net.layers[-2], "activation", None), "__name__", "")
+    return name not in ("softmax", "sigmoid")
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"

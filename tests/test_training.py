@@ -1,0 +1,496 @@
+"""Training: the train: section, a run's outputs, kill and resume, strategies, the commands."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from archspec.training_config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --------------------------------------------------------------------------- config (no TF)
+
+
+def test_an_empty_train_section_is_valid_and_documented():
+    config = TrainConfig.model_validate({})
+    assert config.optimizer.type == "adam" and config.loss == "sparse_categorical_crossentropy"
+    assert config.metrics == ["accuracy"] and config.early_stopping is None
+    schema = TrainConfig.model_json_schema()
+    assert "description" in schema["properties"]["epochs"]
+    assert schema["properties"]["epochs"]["exclusiveMinimum"] == 0
+
+
+def test_the_design_sketch_parses():
+    config = TrainConfig.model_validate(
+        {"epochs": 10, "batch_size": 128, "optimizer": {"type": "adam", "learning_rate": 1.0e-3}}
+    )
+    assert (config.epochs, config.batch_size, config.optimizer.learning_rate) == (10, 128, 1e-3)
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"optimizer": {"type": "sgd", "lr": 0.1}}, "optimizer.sgd.lr"),
+        ({"optimizer": {"type": "lamb"}}, "optimizer"),
+        ({"epochs": 0}, "epochs"),
+        ({"optimizer": {"type": "adamw", "learning_rate": -1}}, "optimizer.adamw.learning_rate"),
+        ({"schedule": {"type": "piecewise_constant", "boundaries": [5, 3], "values": [1, 2, 3]}},
+         "schedule.piecewise_constant"),
+        ({"schedule": {"type": "piecewise_constant", "boundaries": [3], "values": [1]}},
+         "schedule.piecewise_constant"),
+        ({"validation_split": 0.5, "test_split": 0.5}, ""),
+        ({"label_smoothing": 0.1}, ""),
+        ({"early_stopping": {"patience": 2, "mode": "max"}}, "early_stopping.mode"),
+    ],
+)
+def test_bad_train_sections_name_the_field(data, where):
+    with pytest.raises(ValidationError) as info:
+        TrainConfig.model_validate(data)
+    locations = [".".join(map(str, e["loc"])) for e in info.value.errors()]
+    assert any(loc.startswith(where) for loc in locations), locations
+
+
+def test_config_is_frozen():
+    with pytest.raises(ValidationError):
+        TrainConfig().epochs = 3  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- Keras side
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("tensorflow")
+
+
+def tiny_model(shape=(8, 8, 1), classes: int = 10, dtype: str | None = None):
+    return keras.Sequential([
+        keras.Input(shape),
+        keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(classes, activation="softmax", dtype=dtype),
+    ])
+
+
+FAST = TrainConfig(epochs=2, batch_size=128, optimizer={"type": "adam", "learning_rate": 0.01})
+
+
+def history_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from builders.train import train_model
+
+    out = tmp_path_factory.mktemp("run")
+    result = train_model(tiny_model, FAST, None, out, verbose=0,
+                         spec_text="name: tiny\n", report_text="report\n")
+    return result
+
+
+@pytest.mark.keras
+def test_a_run_leaves_every_output(run):
+    out = run.out_dir
+    for name in ("model.keras", "best.keras", "history.csv", "metrics.json",
+                 "metrics.schema.json", "curves.png"):
+        assert (out / name).is_file(), name
+    assert (out / "spec.yaml").read_text() == "name: tiny\n"
+    assert (out / "report.txt").read_text() == "report\n"
+    assert not (out / "backup").exists()  # removed once the run completed
+    assert not [p for p in out.iterdir() if p.name.startswith((".tmp-", ".partial-"))]
+    from importlib.util import find_spec
+
+    if find_spec("tensorboard") is not None:
+        assert list((out / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+@pytest.mark.keras
+def test_metrics_json_validates_against_its_schema(run):
+    import jsonschema
+
+    from builders.train import TrainMetrics
+
+    metrics = json.loads((run.out_dir / "metrics.json").read_text())
+    schema = json.loads((run.out_dir / "metrics.schema.json").read_text())
+    assert schema == TrainMetrics.model_json_schema()
+    jsonschema.validate(metrics, schema)
+    assert metrics["epochs"] == 2 and metrics["initial_epoch"] == 0
+    assert metrics["data_source"] == "digits" and metrics["num_test"] == 359
+    for key in ("train", "val", "test"):
+        assert 0 <= metrics[f"{key}_accuracy"] <= 1 and metrics[f"{key}_loss"] > 0
+    assert metrics["test_accuracy"] > 0.5  # it learned something in two epochs
+    assert metrics["images_per_second"] > 0 and metrics["wall_time_seconds"] > 0
+    assert metrics["strategy"] == "_DefaultDistributionStrategy" or metrics["replicas"] == 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**metrics, "test_accuracy": "high"}, schema)
+
+
+@pytest.mark.keras
+def test_curves_png_is_a_real_png_with_both_panels(run):
+    from PIL import Image
+
+    path = run.out_dir / "curves.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size == (1000, 400)  # loss and accuracy
+
+
+@pytest.mark.keras
+def test_history_has_one_row_per_epoch(run):
+    rows = history_rows(run.out_dir / "history.csv")
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "train_seconds"} <= set(rows[0])
+
+
+@pytest.mark.keras
+def test_saved_models_load_and_predict(run):
+    for name in ("model.keras", "best.keras"):
+        model = keras.saving.load_model(run.out_dir / name)
+        assert model.predict(keras.ops.zeros((1, 8, 8, 1)), verbose=0).shape == (1, 10)
+
+
+# --------------------------------------------------------------------------- kill and resume
+
+DRIVER = """
+import os, sys
+import keras
+from archspec.training_config import TrainConfig
+from builders.train import train_model
+
+CONFIG = TrainConfig(epochs=4, batch_size=128, optimizer={"type": "adam", "learning_rate": 0.01})
+
+
+def build():
+    return keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
+class Kill(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:  # the second epoch has ended and every callback has run
+            os._exit(17)
+
+
+if __name__ == "__main__":
+    train_model(build, CONFIG, None, sys.argv[1], verbose=2, callbacks=[Kill()])
+"""
+
+
+def python_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+@pytest.mark.keras
+def test_a_killed_run_resumes_at_the_next_epoch(tmp_path):
+    import importlib.util
+
+    from builders.train import TrainError, train_model
+
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    out = tmp_path / "run"
+    killed = subprocess.run([sys.executable, str(driver), str(out)], env=python_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 17, killed.stderr[-2000:]
+    assert (out / "backup").is_dir() and not (out / "metrics.json").exists()
+    assert [r["epoch"] for r in history_rows(out / "history.csv")] == ["1", "2"]
+
+    spec = importlib.util.spec_from_file_location("driver", driver)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    class Epochs(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen: list[int] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.seen.append(epoch)
+
+    recorder = Epochs()
+    result = train_model(module.build, module.CONFIG, None, out, resume=True, verbose=0,
+                         callbacks=[recorder])
+    assert recorder.seen == [2, 3]  # continues at epoch 3 (1-based)
+    assert result.metrics.epochs == 4 and result.metrics.initial_epoch == 2
+    assert [r["epoch"] for r in history_rows(out / "history.csv")] == [
+        "1", "2", "3", "4"]
+    # every file is whole: the models load, the JSON parses, the PNG decodes
+    for name in ("model.keras", "best.keras"):
+        keras.saving.load_model(out / name)
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 4
+    from PIL import Image
+
+    with Image.open(out / "curves.png") as image:
+        image.verify()
+    assert not (out / "backup").exists()
+    with pytest.raises(TrainError, match="already finished"):
+        train_model(module.build, module.CONFIG, None, out, resume=True, verbose=0)
+
+
+@pytest.mark.keras
+def test_resume_without_a_backup_is_refused(tmp_path):
+    from builders.train import TrainError, train_model
+
+    with pytest.raises(TrainError, match="no backup/ folder"):
+        train_model(tiny_model, FAST, None, tmp_path, resume=True, verbose=0)
+
+
+# --------------------------------------------------------------------------- strategies
+
+MIRRORED = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+import keras
+from archspec.training_config import TrainConfig
+from builders.train import train_model
+
+def build():
+    return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                             keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+
+result = train_model(build, TrainConfig(epochs=1, batch_size=64), None, sys.argv[1],
+                     strategy="mirrored", verbose=2)
+print("REPLICAS", result.metrics.replicas, result.metrics.strategy, result.metrics.epochs)
+"""
+
+
+@pytest.mark.keras
+def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "run")],
+                          env=python_env(), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "REPLICAS 2 MirroredStrategy 1" in done.stdout
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["replicas"] == 2
+
+
+MULTIWORKER = """
+import json, os, sys
+os.environ["TF_CONFIG"] = json.dumps({
+    "cluster": {"worker": [f"localhost:{p}" for p in sys.argv[3].split(",")]},
+    "task": {"type": "worker", "index": int(sys.argv[2])},
+})
+import numpy as np
+import keras
+from archspec.training_config import TrainConfig
+from builders.train import train_model
+
+def build():
+    return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                             keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+
+result = train_model(build, TrainConfig(epochs=2, batch_size=64), None, sys.argv[1],
+                     strategy="multiworker", verbose=0)
+checksum = sum(float(np.abs(w).sum()) for w in result.model.get_weights())
+print("RESULT", result.metrics.replicas, f"{checksum:.6f}", f"{result.metrics.test_accuracy:.4f}")
+"""
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_multiworker_strategy_trains_two_workers_in_lock_step(tmp_path):
+    """keras-team/keras#20585: plain Keras 3 fails here; builders.train's strategy works."""
+    script = tmp_path / "worker.py"
+    script.write_text(MULTIWORKER)
+    ports = ",".join(map(str, free_ports(2)))
+    workers = [
+        subprocess.Popen([sys.executable, str(script), str(tmp_path / "run"), str(i), ports],
+                         env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+        for i in range(2)
+    ]
+    results = []
+    try:
+        for worker in workers:
+            results.append(worker.communicate(timeout=180))
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.communicate()
+    outputs = []
+    for worker, (stdout, stderr) in zip(workers, results, strict=True):
+        assert worker.returncode == 0, stderr[-3000:]
+        outputs.append(next(line for line in stdout.splitlines() if line.startswith("RESULT")))
+    assert outputs[0] == outputs[1]  # same weights and metrics on both workers
+    assert outputs[0].split()[1] == "2"
+    assert (tmp_path / "run" / "metrics.json").is_file()  # written by the chief only
+    assert not list((tmp_path / "run").glob("worker-*"))
+
+
+# --------------------------------------------------------------------------- precision, errors
+
+
+@pytest.mark.keras
+def test_mixed_precision_needs_a_float32_output_and_restores_the_policy(tmp_path):
+    from builders.train import TrainError, output_layer_dtype, train_model
+
+    assert output_layer_dtype() is None
+    config = TrainConfig(epochs=1, batch_size=256)
+    with pytest.raises(TrainError, match="output layer must compute in float32"):
+        train_model(tiny_model, config, None, tmp_path / "a", mixed_precision=True, verbose=0)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    seen = []
+
+    def build():
+        seen.append(output_layer_dtype())
+        return tiny_model(dtype=output_layer_dtype())
+
+    result = train_model(build, config, None, tmp_path / "b", mixed_precision=True, verbose=0)
+    assert seen == ["float32"] and result.metrics.mixed_precision
+    assert result.model.layers[0].compute_dtype == "float16"
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.keras
+def test_a_built_model_cannot_be_distributed(tmp_path):
+    from builders.train import TrainError, train_model
+
+    with pytest.raises(TrainError, match="pass a function that builds the model"):
+        train_model(tiny_model(), FAST, None, tmp_path, strategy="mirrored", verbose=0)
+
+
+@pytest.mark.keras
+def test_multiworker_without_tf_config_is_refused(tmp_path, monkeypatch):
+    from builders.train import TrainError, make_strategy
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(TrainError, match="TF_CONFIG"):
+        make_strategy("multiworker")
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"optimizer": {"type": "sgd", "momentum": 0.9, "nesterov": True},
+         "schedule": {"type": "cosine_decay", "warmup_epochs": 1}},
+        {"optimizer": {"type": "rmsprop"}, "schedule": {"type": "exponential_decay",
+                                                         "decay_rate": 0.5, "staircase": True}},
+        {"optimizer": {"type": "adamw", "weight_decay": 0.01},
+         "schedule": {"type": "piecewise_constant", "boundaries": [2], "values": [0.01, 0.001]}},
+    ],
+    ids=["sgd-cosine", "rmsprop-step", "adamw-piecewise"],
+)
+def test_each_optimizer_and_schedule_becomes_keras(section):
+    from builders.train import make_optimizer
+
+    config = TrainConfig.model_validate({"epochs": 4, **section})
+    optimizer = make_optimizer(config, steps_per_epoch=10)
+    assert type(optimizer).__name__.lower() == section["optimizer"]["type"]
+    schedule = optimizer._learning_rate  # the schedule object, stepped by iterations
+    rates = [float(schedule(step)) for step in (0, 10, 25, 39)]
+    assert rates[0] != rates[-1]
+
+
+@pytest.mark.keras
+def test_label_smoothing_and_plateau_schedule_train(tmp_path):
+    from builders.train import train_model
+
+    config = TrainConfig(
+        epochs=2, batch_size=256, loss="categorical_crossentropy", label_smoothing=0.1,
+        schedule={"type": "reduce_on_plateau", "patience": 0},
+        early_stopping={"monitor": "val_accuracy", "patience": 1},
+    )
+    result = train_model(tiny_model, config, None, tmp_path, verbose=0)
+    assert result.metrics.best_monitor == "val_accuracy" and result.metrics.epochs >= 1
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@pytest.mark.keras
+def test_predict_prints_a_class_and_probability_per_file(run, tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from builders.commands import predict
+
+    for i in range(3):
+        Image.new("L", (8, 8), color=40 * i).save(tmp_path / f"{i}.png")
+    result = CliRunner().invoke(predict, [str(run.out_dir / "best.keras"), str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 3
+    path, label, probability = lines[0].split("\t")
+    assert path.endswith("0.png") and label in "0123456789" and 0 < float(probability) <= 1
+
+
+@pytest.mark.keras
+def test_evaluate_reuses_the_runs_split_and_errors_are_one_line(run, tmp_path):
+    from click.testing import CliRunner
+
+    from builders.commands import evaluate, predict
+
+    model = str(run.out_dir / "best.keras")
+    result = CliRunner().invoke(evaluate, [model])
+    assert result.exit_code == 0, result.output
+    assert f"accuracy {run.metrics.test_accuracy:.2%} on 359 images of digits" in result.output
+    result = CliRunner().invoke(evaluate, [model, "--data", str(tmp_path / "missing")])
+    assert result.exit_code == 1 and "no such file or directory" in result.output
+    assert "Traceback" not in result.output
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(predict, [model, str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "no images" in result.output
+
+
+TINY_SPEC = """
+archspec: 1
+name: tiny
+input: {shape: [8, 8, 1]}
+layers:
+  - {name: c1, type: conv2d, filters: 4, kernel: 3, activation: relu}
+  - {type: flatten}
+  - {name: out, type: dense, units: 10, activation: softmax}
+train: {epochs: 3, batch_size: 256, optimizer: {type: adam, learning_rate: 1.0e-2}}
+"""
+
+
+@pytest.mark.keras
+def test_train_command_writes_a_run_with_overrides(tmp_path):
+    from click.testing import CliRunner
+
+    from builders.commands import train
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(train, [str(spec), "--epochs", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "tiny: test accuracy" in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and metrics["batch_size"] == 256
+    assert (out / "spec.yaml").read_text() == TINY_SPEC and (out / "report.txt").read_text()
+    bad = CliRunner().invoke(train, [str(spec), "--out", str(out), "--data", str(tmp_path)])
+    assert bad.exit_code == 1 and "class subfolders" in bad.output
