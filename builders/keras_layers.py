@@ -319,20 +319,20 @@ def _factor(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-AugmentMaker = Callable[[Any, Context, str], Any]
+AugmentMaker = Callable[..., Any]
+"""(augmentation, context, **layer keyword arguments such as name) -> Keras layer."""
 
 
 def _augment(cls: type, **fields: str) -> AugmentMaker:
     """Keras argument -> spec field; ranges and value ranges become tuples."""
-    def make(aug: Any, ctx: Context, name: str) -> Any:
-        return cls(**{arg: _factor(getattr(aug, field)) for arg, field in fields.items()},
-                   name=name)
+    def make(aug: Any, ctx: Context, **kw: Any) -> Any:
+        return cls(**{arg: _factor(getattr(aug, field)) for arg, field in fields.items()}, **kw)
     return make
 
 
-def _random_crop(aug: Any, ctx: Context, name: str) -> Any:
+def _random_crop(aug: Any, ctx: Context, **kw: Any) -> Any:
     return L.RandomCrop(ctx.integer(aug.height, "height"), ctx.integer(aug.width, "width"),
-                        name=name)
+                        **kw)
 
 
 AUGMENTATIONS: dict[str, AugmentMaker] = {
@@ -365,6 +365,6 @@ AUGMENT_KINDS = frozenset(
 """Every augmentation kind the spec language has; AUGMENTATIONS must cover exactly these."""
 
 
-def augmentation_layer(aug: Any, ctx: Context, name: str) -> Any:
+def augmentation_layer(aug: Any, ctx: Context, name: str, dtype: str | None = None) -> Any:
     """The Keras layer for one ``augment:`` entry, named ``name``."""
-    return AUGMENTATIONS[aug.type](aug, ctx, name)
+    return AUGMENTATIONS[aug.type](aug, ctx, name=name, **({"dtype": dtype} if dtype else {}))

@@ -139,11 +139,16 @@ class _Builder:
         return BuiltModel(model, self.layers, self.report)
 
     def augment(self, x: Any) -> Any:
-        """Preprocessing layers right after the input: random in training, inert otherwise."""
+        """Preprocessing layers right after the input: random in training, inert otherwise.
+
+        They stay float32 under mixed precision: images are float32 and interpolating them
+        in float16 buys nothing.
+        """
         for i, aug in enumerate(self.spec.augment):
             name = f"augment.{aug.name or i}"
             try:
-                layer = augmentation_layer(aug, Context(self.env, aug.name or aug.type), name)
+                layer = augmentation_layer(aug, Context(self.env, aug.name or aug.type), name,
+                                           "float32" if self.dtype else None)
             except LayerError as exc:
                 raise BuildError(f"augment[{i}] ({aug.type}): {exc.message}") from None
             x = layer(x)

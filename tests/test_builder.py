@@ -203,8 +203,9 @@ def test_mixed_precision_keeps_the_output_in_float32() -> None:
     assert model.archspec_layers["out"] == ["out", "out.act"]
     assert model.get_layer("out.act").compute_dtype == "float32"
     assert model.output.dtype == "float32"
-    pooled = build_model(_spec(spec.model_dump()["layers"][:2], [8, 8, 1]),
-                         mixed_precision=True)
+    pooled = build_model(_spec(spec.model_dump()["layers"][:2], [8, 8, 1],
+                               augment=[{"type": "random_flip"}]), mixed_precision=True)
+    assert pooled.get_layer("augment.0").compute_dtype == "float32"
     assert pooled.archspec_layers["gap"] == ["gap", "gap.float32"]
     assert pooled.output.dtype == "float32"
 
