@@ -167,6 +167,8 @@ class _Analysis:
         origin = tuple(AxisField(1, 1, 0) for _ in range(spatial))
         shapes: dict[str, tuple[Value, ...]] = {INPUT: input_shape}
         fields: dict[str, tuple[AxisField, ...] | None] = {INPUT: origin}
+        self.margins: dict[str, tuple[Value, ...]] = {INPUT: (0,) * spatial}
+        self.causal: set[str] = set()
         rows: list[LayerRow] = []
         failed: set[str] = set()
         for node in graph.nodes:
@@ -178,6 +180,7 @@ class _Analysis:
                 failed.add(node.name)
                 continue
             shapes[node.name] = tuple(inferred.shape)
+            self.track_margins(node, inferred, shapes)
             rf = self.receptive_field(node, inferred, [fields[i] for i in node.inputs])
             fields[node.name] = rf
             line = None
@@ -248,6 +251,27 @@ class _Analysis:
         self.tiling(node, inferred)
         return inferred
 
+    def track_margins(
+        self, node: Node, inferred: Inferred, shapes: Mapping[str, tuple[Value, ...]]
+    ) -> None:
+        """Follow the zeros padding layers append, through layers that keep every pixel."""
+        spatial = len(inferred.shape) - 1
+        margin: tuple[Value, ...] = (0,) * spatial
+        if len(node.inputs) == 1:
+            before = self.margins.get(node.inputs[0], ())
+            if inferred.pad_after is not None and len(before) == spatial:
+                margin = tuple(m + p for m, p in zip(before, inferred.pad_after))
+            elif (
+                inferred.windows is None
+                and not inferred.upsample
+                and tuple(inferred.shape[:-1]) == tuple(shapes[node.inputs[0]][:-1])
+            ):
+                margin = before
+        self.margins[node.name] = margin
+        windows = inferred.windows if isinstance(inferred.windows, (list, tuple)) else []
+        if any(w.causal for w in windows) or any(i in self.causal for i in node.inputs):
+            self.causal.add(node.name)
+
     def tiling(self, node: Node, inferred: Inferred) -> None:
         """Border pixels a strided window never reaches (the lecture's fractional output).
 
@@ -256,11 +280,14 @@ class _Analysis:
         """
         lost = []
         windows = inferred.windows if isinstance(inferred.windows, (list, tuple)) else []
+        margins = self.margins.get(node.inputs[0], ()) if len(node.inputs) == 1 else ()
         for axis, (dropped, formula) in enumerate(inferred.remainders):
             if axis < len(windows):
                 w = windows[axis]
                 if (w.kernel - 1) * w.dilation + 1 < w.stride:
                     continue
+            if axis < len(margins) and margins[axis]:
+                dropped = _minus_zeros(dropped, margins[axis])
             concrete = as_int(dropped)
             if concrete is None:
                 self.remainders.append((dropped, formula, node))
@@ -285,14 +312,16 @@ class _Analysis:
         fields = inputs[0]
         assert fields is not None
         if len(inputs) > 1:
-            fields = self.merge_fields(node, inputs)  # type: ignore[arg-type]
+            causal = any(i in self.causal for i in node.inputs)
+            fields = self.merge_fields(node, inputs, causal)  # type: ignore[arg-type]
         if len(inferred.shape) - 1 != len(fields) and not inferred.windows:
             return fields if len(inferred.shape) - 1 == len(fields) else None
         if inferred.upsample:
-            return tuple(
-                AxisField(f.size, _div(f.jump, u), f.start)
-                for f, u in zip(fields, inferred.upsample)
-            )
+            out = []
+            for f, u in zip(fields, inferred.upsample):
+                jump = _div(f.jump, u)
+                out.append(AxisField(f.size, jump, f.start - _times(jump, u - 1, 2)))
+            return tuple(out)
         if not inferred.windows:
             return fields
         from .sizes import ReceptiveField, effective_kernel, receptive_field_step
@@ -301,11 +330,8 @@ class _Analysis:
         for f, w in zip(fields, inferred.windows):  # type: ignore[arg-type]
             if w.transposed:
                 jump = _div(f.jump, w.stride)
-                out.append(
-                    AxisField(
-                        f.size + (effective_kernel(w.kernel, w.dilation) - 1) * jump, jump, f.start
-                    )
-                )
+                size = f.size + (effective_kernel(w.kernel, w.dilation) - 1) * jump
+                out.append(AxisField(size, jump, f.start - _times(jump, w.stride - 1, 2)))
                 continue
             step = receptive_field_step(
                 ReceptiveField(f.size, f.jump, f.start),
@@ -318,9 +344,13 @@ class _Analysis:
         return tuple(out)
 
     def merge_fields(
-        self, node: Node, inputs: list[tuple[AxisField, ...]]
+        self, node: Node, inputs: list[tuple[AxisField, ...]], causal: bool = False
     ) -> tuple[AxisField, ...]:
-        """The largest field over the paths; paths seeing different grids are misaligned."""
+        """The largest field over the paths; paths seeing different grids are misaligned.
+
+        Causal paths are exempt from the centre comparison: a causal window ends on its
+        output step by design (WaveNet, TCN), so its centre lies behind the identity path's.
+        """
         merged = []
         mismatched = []
         for axis in range(len(inputs[0])):
@@ -337,7 +367,7 @@ class _Analysis:
                     )
                     break
             merged.append(biggest)
-        if mismatched:
+        if mismatched and not causal:
             self.emit(
                 Severity.WARNING,
                 "misaligned-merge",
@@ -424,6 +454,24 @@ def _div(a: Value, b: int) -> Value:
             else (a // b if isinstance(a, int) else a / b)
         )
     return a / b
+
+
+def _times(value: Value, numerator: int, denominator: int) -> Value:
+    """value * numerator / denominator, exact for ints, Fractions and sympy expressions."""
+    if isinstance(value, (int, Fraction)):
+        return value * Fraction(numerator, denominator)
+    import sympy
+
+    return value * sympy.Rational(numerator, denominator)
+
+
+def _minus_zeros(dropped: Value, zeros: Value) -> Value:
+    """Pixels left over beyond the padding zeros at the end are the only real loss."""
+    if isinstance(dropped, int) and isinstance(zeros, int):
+        return max(dropped - zeros, 0)
+    import sympy
+
+    return sympy.Max(dropped - zeros, 0)
 
 
 def _known_greater(a: Value, b: Value) -> bool:

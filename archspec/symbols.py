@@ -6,6 +6,7 @@ free size and hyperparameter is created here, with the same assumptions, exactly
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -35,11 +36,11 @@ def as_int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else None
     if is_symbolic(value):
         return None
-    try:
-        if value.is_integer:  # type: ignore[attr-defined]
-            return int(value)  # type: ignore[call-overload]
-    except (AttributeError, TypeError):
-        return None
+    # sympy numbers: Integer has is_Integer; Rational(4, 2) is already Integer(2).
+    if getattr(value, "is_Integer", False) is True:
+        return int(value)  # type: ignore[call-overload]
     return None

@@ -43,15 +43,6 @@ SIZES = {
 }
 """Where a spec's input is symbolic, the size Keras builds it at."""
 
-FALSE_WARNINGS = {
-    "resnet18": "stride-tiling counts pixels of a zero_padding2d layer as image pixels",
-    "resnet50": "stride-tiling counts pixels of a zero_padding2d layer as image pixels",
-    "resnet152": "stride-tiling counts pixels of a zero_padding2d layer as image pixels",
-    "unet": "misaligned-merge: upsampling keeps the field's centre instead of shifting it",
-    "conv1d_sequence": "misaligned-merge compares centres, which causal padding shifts by design",
-}
-"""Specs the checker warns about although nothing is wrong with them (see the minimal cases
-below); strict, so that a fix in the engine makes these tests say so."""
 
 
 def spec_ids(paths: list[Path]) -> list[str]:
@@ -70,16 +61,7 @@ def test_every_spec_opens_with_its_source() -> None:
         assert first.startswith("# "), f"{path.name} does not open with a comment"
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason=FALSE_WARNINGS[p.stem], strict=True))
-        if p.stem in FALSE_WARNINGS
-        else p
-        for p in SPEC_FILES
-    ],
-    ids=spec_ids(SPEC_FILES),
-)
+@pytest.mark.parametrize("path", SPEC_FILES, ids=spec_ids(SPEC_FILES))
 def test_spec_checks_without_warnings(path: Path) -> None:
     report = archspec.analyze(path)
     assert [d.code for d in report.diagnostics] == []
@@ -244,7 +226,6 @@ def test_padding_in_the_conv_is_not_a_dropped_pixel() -> None:
     assert _warnings(stem, [224, 224, 1]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine: padding layer pixels count as image pixels")
 def test_padding_layer_pixels_are_not_dropped_image_pixels() -> None:
     """Keras's ResNet stem: 224 + 3 + 3 = 230 under a 7x7/2 window reaches 228; the pixel left
     over is the last padding column, not the image, so nothing is lost."""
@@ -255,7 +236,6 @@ def test_padding_layer_pixels_are_not_dropped_image_pixels() -> None:
     assert _warnings(stem, [224, 224, 1]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine: upsampling keeps the input field's centre")
 def test_upsampled_map_aligns_with_the_map_before_pooling() -> None:
     """2x2 pooling then 2x upsampling: output pixel j comes from pooled pixel j//2, centred on
     input 2*(j//2) + 1/2, so on average (the affine field the recurrences track) on j, like the
@@ -270,7 +250,6 @@ def test_upsampled_map_aligns_with_the_map_before_pooling() -> None:
     assert _warnings(skip, [16, 16, 1]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine: causal fields compared by centre, not end")
 def test_causal_residual_is_aligned() -> None:
     """x[t] + conv(x)[t] with causal padding: both end at step t, which is what causality
     means; the conv's centre lies (k - 1)/2 steps back by design (WaveNet, TCN)."""

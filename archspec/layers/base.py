@@ -101,6 +101,8 @@ class Window:
     dilation: int = 1
     pad_before: Value = 0
     transposed: bool = False
+    causal: bool = False
+    """Causal windows end on their output position: paths are aligned on the field's end."""
 
 
 GLOBAL = "global"
@@ -118,6 +120,8 @@ class Inferred:
     windows: Sequence[Window] | str | None = None
     """Per spatial axis windows, GLOBAL, or None for a layer that maps each position to itself."""
     upsample: Sequence[int] | None = None
+    pad_after: Sequence[int] | None = None
+    """Zeros a padding layer appends per axis: a later stride may drop them, not image pixels."""
     formulas: Sequence[str] = ()
     constraints: list[Constraint] = field(default_factory=list)
     remainders: list[tuple[Value, str]] = field(default_factory=list)

@@ -128,7 +128,7 @@ def window_output(
     keff = sizes.effective_kernel(kernel, dilation)
     if pad == "same":
         before = sizes.same_padding(size, keff, stride)[0]
-        formula = f"ceil({size}/{stride})"
+        formula = f"ceil(({size})/{stride})"
     elif pad == "causal":
         before = keff - 1
         formula = f"floor(({size} - 1)/{stride}) + 1"
@@ -141,7 +141,8 @@ def window_output(
     formula = f"axis {axis}: {formula} = {out}"
     conditions = positive(out, f"{what} {formula}")
     dropped = sizes.dropped_pixels(size, kernel, stride, pad, dilation)
-    return out, Window(kernel, stride, dilation, before), formula, conditions, dropped
+    window = Window(kernel, stride, dilation, before, causal=pad == "causal")
+    return out, window, formula, conditions, dropped
 
 
 class _ConvBase(LayerBase):

@@ -225,7 +225,7 @@ class _ZeroPadding(_Resize):
         pairs = explicit_pairs(self.padding, self.rank)
         outs = tuple(d + lo + hi for d, (lo, hi) in zip(shape[:-1], pairs))
         windows = [Window(1, 1, 1, lo) for lo, _ in pairs]
-        return Inferred((*outs, shape[-1]), windows=windows)
+        return Inferred((*outs, shape[-1]), windows=windows, pad_after=[hi for _, hi in pairs])
 
 
 class ZeroPadding1D(_ZeroPadding):
