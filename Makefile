@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 ARCHSPEC := $(VENV)/bin/archspec
 SPEC ?= specs/lenet5.yaml
 
-.PHONY: setup demo test lint bench fuzz clean
+.PHONY: setup demo test lint bench fuzz readme clean
 
 setup: $(VENV)/.installed
 
@@ -34,3 +34,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
+
+readme: setup
+	$(PY) scripts/readme_report.py
+	$(PY) scripts/spec_table.py
