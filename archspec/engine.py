@@ -43,7 +43,8 @@ class _Analysis:
         self.limits = limits
         self.diagnostics: list[Diagnostic] = []
         self.constraints: list[tuple[Constraint, Node | None]] = []
-        self.remainders: list[tuple[Value, str, Node]] = []
+        self.remainders: list[tuple[Value, Value, object, Node]] = []
+        """Symbolic pixels dropped by a stride, the padding zeros they may be, formula, layer."""
 
     # -- diagnostics -------------------------------------------------------------------------
     def emit(
@@ -286,12 +287,13 @@ class _Analysis:
                 w = windows[axis]
                 if (w.kernel - 1) * w.dilation + 1 < w.stride:
                     continue
-            if axis < len(margins) and margins[axis]:
-                dropped = _minus_zeros(dropped, margins[axis])
+            zeros = margins[axis] if axis < len(margins) else 0
             concrete = as_int(dropped)
             if concrete is None:
-                self.remainders.append((dropped, formula, node))
-            elif concrete > 0:
+                self.remainders.append((dropped, zeros, formula, node))
+                continue
+            concrete = max(concrete - zeros, 0) if isinstance(zeros, int) else concrete
+            if concrete > 0:
                 lost.append(f"{concrete} on {formula}")
         if lost:
             self.emit(
@@ -424,14 +426,14 @@ class _Analysis:
         """A stride that drops pixels for some valid sizes: warn with the smallest such size."""
         from . import domain
 
-        for dropped, formula, node in self.remainders:
+        for dropped, zeros, formula, node in self.remainders:
             names = [str(s) for s in dropped.free_symbols]  # type: ignore[union-attr]
             if len(names) != 1 or names[0] not in sets:
                 continue
             valid = sets[names[0]]
-            clean = domain.valid_sizes(
-                [domain.Constraint("eq", dropped, 0, node.name)], symbol(names[0])
-            )
+            # Pixels beyond the padding zeros at the end are the only real loss.
+            tiles = domain.Constraint("ge", zeros, dropped, node.name)
+            clean = domain.valid_sizes([tiles], symbol(names[0]))
             bad = next((n for n in valid.first(64) if n not in clean), None)
             if bad is None:
                 continue
@@ -463,15 +465,6 @@ def _times(value: Value, numerator: int, denominator: int) -> Value:
     import sympy
 
     return value * sympy.Rational(numerator, denominator)
-
-
-def _minus_zeros(dropped: Value, zeros: Value) -> Value:
-    """Pixels left over beyond the padding zeros at the end are the only real loss."""
-    if isinstance(dropped, int) and isinstance(zeros, int):
-        return max(dropped - zeros, 0)
-    import sympy
-
-    return sympy.Max(dropped - zeros, 0)
 
 
 def _known_greater(a: Value, b: Value) -> bool:

@@ -160,7 +160,7 @@ def _layer_row(row: LayerRow) -> DisplayRow:
         row.macs,
         row.activation_elements,
         row.receptive_field,
-        row.formulas,
+        tuple(str(f) for f in row.formulas),
     )
 
 

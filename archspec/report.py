@@ -95,7 +95,8 @@ class LayerRow:
     macs: Value
     receptive_field: tuple[AxisField, ...] | None
     """None when the layer sees its whole input (after flatten or global pooling)."""
-    formulas: tuple[str, ...] = ()
+    formulas: tuple[object, ...] = ()
+    """Each axis's size formula; objects whose ``str()`` is the text, built on first use."""
     scope: tuple[str, ...] = ()
     line: int | None = None
 
@@ -127,7 +128,7 @@ class LayerRow:
             "macs": to_jsonable(self.macs),
             "flops": to_jsonable(2 * self.macs),
             "activation_elements": to_jsonable(self.activation_elements),
-            "formulas": list(self.formulas),
+            "formulas": [str(f) for f in self.formulas],
             "scope": list(self.scope),
             "line": self.line,
         }

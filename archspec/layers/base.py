@@ -81,6 +81,35 @@ class LayerError(Exception):
         self.hint = hint
 
 
+class Formula:
+    """Formula text, formatted only when shown.
+
+    Printing a sympy expression costs ~2 ms; a symbolic ResNet has hundreds of them and most
+    reports never show them, so the text is built on first use and kept.
+    """
+
+    __slots__ = ("_args", "_template", "_text")
+
+    def __init__(self, template: str, **args: object):
+        self._template = template
+        self._args = args
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self._template.format(**{k: str(v) for k, v in self._args.items()})
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"Formula({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
 @dataclass(frozen=True)
 class Constraint:
     """A condition on free sizes that must hold for the network to be valid."""
@@ -89,7 +118,7 @@ class Constraint:
     lhs: Value
     rhs: Value
     field: str | None = None
-    formula: str = ""
+    formula: str | Formula = ""
 
 
 @dataclass(frozen=True)
@@ -122,9 +151,9 @@ class Inferred:
     upsample: Sequence[int] | None = None
     pad_after: Sequence[int] | None = None
     """Zeros a padding layer appends per axis: a later stride may drop them, not image pixels."""
-    formulas: Sequence[str] = ()
+    formulas: Sequence[str | Formula] = ()
     constraints: list[Constraint] = field(default_factory=list)
-    remainders: list[tuple[Value, str]] = field(default_factory=list)
+    remainders: list[tuple[Value, str | Formula]] = field(default_factory=list)
     """Input pixels a strided window never reaches, per axis, with the axis's formula."""
     warnings: list[LayerError] = field(default_factory=list)
 
@@ -218,7 +247,7 @@ def format_shape(shape: Shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def positive(size: Value, formula: str, field: str | None = None) -> list[Constraint]:
+def positive(size: Value, formula: str | Formula, field: str | None = None) -> list[Constraint]:
     """An output size must be at least 1: an error now if concrete, a condition if symbolic."""
     concrete = as_int(size)
     if concrete is not None:

@@ -16,6 +16,7 @@ from .activations import Activation, activation_params
 from .base import (
     Constraint,
     Context,
+    Formula,
     Inferred,
     IntExpr,
     LayerBase,
@@ -128,18 +129,26 @@ def window_output(
     keff = sizes.effective_kernel(kernel, dilation)
     if pad == "same":
         before = sizes.same_padding(size, keff, stride)[0]
-        formula = f"ceil(({size})/{stride})"
+        text = "ceil(({W})/{S})"
     elif pad == "causal":
         before = keff - 1
-        formula = f"floor(({size} - 1)/{stride}) + 1"
+        text = "floor(({W} - 1)/{S}) + 1"
     elif pad == "valid":
         before = 0
-        formula = f"floor(({size} - {keff})/{stride}) + 1"
+        text = "floor(({W} - {F})/{S}) + 1"
     else:
         before = pad[0]
-        formula = f"floor(({size} - {keff} + {pad[0] + pad[1]})/{stride}) + 1"
-    formula = f"axis {axis}: {formula} = {out}"
-    conditions = positive(out, f"{what} {formula}")
+        text = "floor(({W} - {F} + {P})/{S}) + 1"
+    formula = Formula(
+        "axis {axis}: " + text + " = {out}",
+        axis=axis,
+        W=size,
+        S=stride,
+        F=keff,
+        P=0 if isinstance(pad, str) else pad[0] + pad[1],
+        out=out,
+    )
+    conditions = positive(out, Formula("{what} {formula}", what=what, formula=formula))
     dropped = sizes.dropped_pixels(size, kernel, stride, pad, dilation)
     window = Window(kernel, stride, dilation, before, causal=pad == "causal")
     return out, window, formula, conditions, dropped
@@ -363,9 +372,9 @@ class _ConvTranspose(LayerBase):
         ):
             out = sizes.conv_transpose_output_size(size, k, s, self.padding, d, a)
             outs.append(out)
-            formula = f"axis {axis}: transposed {size} -> {out}"
+            formula = Formula("axis {axis}: transposed {W} -> {out}", axis=axis, W=size, out=out)
             formulas.append(formula)
-            conditions.extend(positive(out, f"{self.type} {formula}"))  # type: ignore[attr-defined]
+            conditions.extend(positive(out, Formula("{t} {f}", t=self.type, f=formula)))  # type: ignore[attr-defined]
             windows.append(Window(k, s, d, 0, transposed=True))
         weights = product(kernel) * shape[-1] * filters
         shape_out = (*outs, filters)
