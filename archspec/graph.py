@@ -66,6 +66,8 @@ class _Expander:
         self.names: dict[str, int] = {}
         self.aliases: dict[str, str] = {}
         self.counters: Counter[str] = Counter()
+        self.reserved = {entry.name for entry in spec.layers if entry.name}
+        """Names written at the top level: generated names must not take them first."""
         self.diagnostics: list[Diagnostic] = []
         self.scope_inputs: dict[str, str] = {"": INPUT}
         """Block-copy prefix -> the layer that feeds it, which ``input`` means inside."""
@@ -88,7 +90,7 @@ class _Expander:
             n = self.counters[kind]
             self.counters[kind] += 1
             name = kind if n == 0 else f"{kind}_{n}"
-            if name not in self.names and name not in self.aliases:
+            if name not in self.names and name not in self.aliases and name not in self.reserved:
                 return name
 
     def integer(self, raw: int | str, env: Mapping[str, Value], path: SpecPath) -> int | None:
