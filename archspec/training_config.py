@@ -224,11 +224,3 @@ class TrainConfig(_Strict):
                 f"label_smoothing={self.label_smoothing}"
             )
         return self
-
-    def steps_per_epoch(self, num_images: int) -> int:
-        """Optimizer steps in one epoch over ``num_images`` (the last batch may be short).
-
-        >>> TrainConfig(batch_size=128).steps_per_epoch(1000)
-        8
-        """
-        return max(1, -(-num_images // self.batch_size))
