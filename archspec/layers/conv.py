@@ -7,6 +7,7 @@ zero-padding layer followed by a 'valid' convolution, and counted the same way h
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema
@@ -114,16 +115,9 @@ def axis_padding(padding: Any, rank: int) -> list[sizes.Padding]:
     return list(explicit_pairs(padding, rank))
 
 
-def window_output(
-    ctx: Context,
-    size: Any,
-    kernel: int,
-    stride: int,
-    pad: sizes.Padding,
-    dilation: int,
-    axis: int,
-    what: str,
-) -> tuple[Any, Window, str, list[Constraint], Any]:
+def _axis(
+    size: Any, kernel: int, stride: int, pad: sizes.Padding, dilation: int, axis: int, what: str
+) -> tuple[Any, Window, Formula, list[Constraint], Any]:
     """Output size, receptive-field window, formula, conditions and dropped pixels of one axis."""
     out = sizes.conv_output_size(size, kernel, stride, pad, dilation)
     keff = sizes.effective_kernel(kernel, dilation)
@@ -154,6 +148,46 @@ def window_output(
     return out, window, formula, conditions, dropped
 
 
+def slide(
+    spatial: Shape,
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[sizes.Padding],
+    dilation: Sequence[int],
+    what: str,
+) -> Inferred:
+    """A window sliding over every spatial axis: convolutions, pooling and maxout share this.
+
+    The result's shape holds the spatial output sizes only; the caller appends the channels.
+    """
+    inferred = Inferred(())
+    outs = []
+    windows = []
+    formulas = []
+    for axis, (size, k, s, p, d) in enumerate(zip(spatial, kernel, strides, padding, dilation)):
+        out, window, formula, conditions, dropped = _axis(size, k, s, p, d, axis, what)
+        outs.append(out)
+        windows.append(window)
+        formulas.append(formula)
+        inferred.constraints.extend(conditions)
+        inferred.remainders.append((dropped, formula))
+    inferred.shape = tuple(outs)
+    inferred.windows = windows
+    inferred.formulas = formulas
+    return inferred
+
+
+def refuse_stride_with_dilation(strides: Sequence[int], dilation: Sequence[int], raw: Any) -> None:
+    """Keras's convolutions accept strides > 1 or dilation > 1, never both."""
+    if max(strides) > 1 and max(dilation) > 1:
+        raise LayerError(
+            "strides > 1 together with dilation > 1 is not supported by Keras. "
+            f"Received: strides={raw[0]}, dilation={raw[1]}",
+            "dilation",
+            "stride-and-dilation",
+        )
+
+
 class _ConvBase(LayerBase):
     rank: ClassVar[int]
     kernel: PerAxis = Field(description="Kernel size F: one integer, or one per spatial axis.")
@@ -163,20 +197,12 @@ class _ConvBase(LayerBase):
     use_bias: bool = True
     activation: Activation | None = None
 
-    def _windows(
-        self, ctx: Context, shape: Shape, what: str
-    ) -> tuple[list[Any], list[Window], list[str], list[Constraint], list[tuple[Any, str]]]:
+    def _windows(self, ctx: Context, shape: Shape) -> Inferred:
         need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         strides = ctx.per_axis(self.strides, "strides", self.rank)
         dilation = ctx.per_axis(self.dilation, "dilation", self.rank)
-        if max(strides) > 1 and max(dilation) > 1:
-            raise LayerError(
-                "strides > 1 together with dilation > 1 is not supported by Keras. "
-                f"Received: strides={self.strides}, dilation={self.dilation}",
-                "dilation",
-                "stride-and-dilation",
-            )
+        refuse_stride_with_dilation(strides, dilation, (self.strides, self.dilation))
         if self.padding == "causal" and not (self.rank == 1 and isinstance(self, _Conv)):
             # Keras allows it in Conv1D only; DepthwiseConv1D and SeparableConv1D refuse it.
             raise LayerError(
@@ -185,21 +211,8 @@ class _ConvBase(LayerBase):
                 "bad-padding",
                 hint="use 'same' or an explicit padding",
             )
-        outs, windows, formulas, conditions, remainders = [], [], [], [], []
-        for axis, (size, k, s, d, p) in enumerate(
-            zip(shape[:-1], kernel, strides, dilation, axis_padding(self.padding, self.rank))
-        ):
-            out, window, formula, cond, dropped = window_output(ctx, size, k, s, p, d, axis, what)
-            outs.append(out)
-            windows.append(window)
-            formulas.append(formula)
-            conditions.extend(cond)
-            remainders.append((dropped, formula))
-        return outs, windows, formulas, conditions, remainders
-
-    @property
-    def kernel_volume_field(self) -> str:
-        return "kernel"
+        paddings = axis_padding(self.padding, self.rank)
+        return slide(shape[:-1], kernel, strides, paddings, dilation, self.type)  # type: ignore[attr-defined]
 
 
 class _Conv(_ConvBase):
@@ -208,7 +221,7 @@ class _Conv(_ConvBase):
 
     def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
         shape = inputs[0]
-        outs, windows, formulas, conditions, remainders = self._windows(ctx, shape, self.type)  # type: ignore[attr-defined]
+        inferred = self._windows(ctx, shape)
         filters = ctx.count(self.filters, "filters")
         groups = ctx.integer(self.groups, "groups")
         channels = shape[-1]
@@ -223,17 +236,12 @@ class _Conv(_ConvBase):
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         per_group = channels // groups if isinstance(channels, int) else channels / groups
         weights = product(kernel) * per_group * filters
-        shape_out = (*outs, filters)
+        spatial = inferred.shape
+        inferred.shape = (*spatial, filters)
         bias = filters if self.use_bias else 0
-        return Inferred(
-            shape_out,
-            trainable=weights + bias + activation_params(self.activation, shape_out),
-            macs=product(outs) * weights,
-            windows=windows,
-            formulas=formulas,
-            constraints=conditions,
-            remainders=remainders,
-        )
+        inferred.trainable = weights + bias + activation_params(self.activation, inferred.shape)
+        inferred.macs = product(spatial) * weights
+        return inferred
 
 
 class Conv1D(_Conv):
@@ -259,18 +267,13 @@ class _Depthwise(_ConvBase):
     depth_multiplier: IntExpr = Field(1, description="Output channels per input channel.")
 
     def _depthwise(self, ctx: Context, shape: Shape) -> tuple[Inferred, Any]:
-        outs, windows, formulas, conditions, remainders = self._windows(ctx, shape, self.type)  # type: ignore[attr-defined]
+        inferred = self._windows(ctx, shape)
         mult = ctx.count(self.depth_multiplier, "depth_multiplier")
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         weights = product(kernel) * shape[-1] * mult
-        return Inferred(
-            (*outs, shape[-1] * mult),
-            macs=product(outs) * weights,
-            windows=windows,
-            formulas=formulas,
-            constraints=conditions,
-            remainders=remainders,
-        ), weights
+        inferred.macs = product(inferred.shape) * weights
+        inferred.shape = (*inferred.shape, shape[-1] * mult)
+        return inferred, weights
 
 
 class DepthwiseConv1D(_Depthwise):
@@ -347,13 +350,7 @@ class _ConvTranspose(LayerBase):
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         strides = ctx.per_axis(self.strides, "strides", self.rank)
         dilation = ctx.per_axis(self.dilation, "dilation", self.rank)
-        if max(strides) > 1 and max(dilation) > 1:
-            raise LayerError(
-                "strides > 1 together with dilation > 1 is not supported by Keras. "
-                f"Received: strides={self.strides}, dilation={self.dilation}",
-                "dilation",
-                "stride-and-dilation",
-            )
+        refuse_stride_with_dilation(strides, dilation, (self.strides, self.dilation))
         out_pad: tuple[int | None, ...] = (None,) * self.rank
         if self.output_padding is not None:
             out_pad = ctx.per_axis(self.output_padding, "output_padding", self.rank, minimum=0)

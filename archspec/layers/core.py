@@ -24,7 +24,7 @@ from .base import (
     positive,
     product,
 )
-from .conv import Padding, axis_padding, explicit_pairs, window_output
+from .conv import Padding, axis_padding, explicit_pairs, slide
 
 
 class Dense(LayerBase):
@@ -320,33 +320,23 @@ class Maxout(LayerBase):
             )
         need_rank(shape, 3, "maxout (conv form)")
         if self.padding == "causal":
-            raise LayerError("'causal' padding exists only for conv1d", "padding", "bad-padding",
-                             hint="use 'same' or an explicit padding")
+            raise LayerError(
+                "'causal' padding exists only for conv1d",
+                "padding",
+                "bad-padding",
+                hint="use 'same' or an explicit padding",
+            )
         filters = ctx.count(self.filters, "filters")  # type: ignore[arg-type]
         kernel = ctx.per_axis(self.kernel, "kernel", 2)  # type: ignore[arg-type]
         strides = ctx.per_axis(self.strides, "strides", 2)
-        outs, windows, formulas, constraints, remainders = [], [], [], [], []
-        for axis, (size, kk, s, p) in enumerate(
-            zip(shape[:-1], kernel, strides, axis_padding(self.padding, 2))
-        ):
-            out, window, formula, cond, dropped = window_output(
-                ctx, size, kk, s, p, 1, axis, "maxout"
-            )
-            outs.append(out)
-            windows.append(window)
-            formulas.append(formula)
-            constraints.extend(cond)
-            remainders.append((dropped, formula))
-        weights = product(kernel) * shape[-1] * filters * k
-        return Inferred(
-            (*outs, filters),
-            trainable=weights + filters * k,
-            macs=product(outs) * weights,
-            windows=windows,
-            formulas=formulas,
-            constraints=constraints,
-            remainders=remainders,
+        inferred = slide(
+            shape[:-1], kernel, strides, axis_padding(self.padding, 2), (1, 1), "maxout"
         )
+        weights = product(kernel) * shape[-1] * filters * k
+        inferred.macs = product(inferred.shape) * weights
+        inferred.shape = (*inferred.shape, filters)
+        inferred.trainable = weights + filters * k
+        return inferred
 
 
 CORE_LAYERS: tuple[type[LayerBase], ...] = (

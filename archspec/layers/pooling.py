@@ -21,7 +21,7 @@ from .base import (
     need_rank,
     positive,
 )
-from .conv import window_output
+from .conv import slide
 
 
 class _Pool(LayerBase):
@@ -35,23 +35,10 @@ class _Pool(LayerBase):
         need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
         pool = ctx.per_axis(self.pool, "pool", self.rank)
         strides = pool if self.strides is None else ctx.per_axis(self.strides, "strides", self.rank)
-        outs, windows, formulas, conditions, remainders = [], [], [], [], []
-        for axis, (size, k, s) in enumerate(zip(shape[:-1], pool, strides)):
-            out, window, formula, cond, dropped = window_output(
-                ctx, size, k, s, self.padding, 1, axis, self.type
-            )  # type: ignore[attr-defined]
-            outs.append(out)
-            windows.append(window)
-            formulas.append(formula)
-            conditions.extend(cond)
-            remainders.append((dropped, formula))
-        return Inferred(
-            (*outs, shape[-1]),
-            windows=windows,
-            formulas=formulas,
-            constraints=conditions,
-            remainders=remainders,
-        )
+        paddings = [self.padding] * self.rank
+        inferred = slide(shape[:-1], pool, strides, paddings, [1] * self.rank, self.type)  # type: ignore[attr-defined]
+        inferred.shape = (*inferred.shape, shape[-1])
+        return inferred
 
 
 class MaxPool1D(_Pool):
