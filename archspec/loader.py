@@ -112,8 +112,7 @@ def load_text(
     is_json = file.endswith(".json") or (
         not file.endswith((".yaml", ".yml")) and text.lstrip().startswith("{")
     )
-    if is_json:
-        _check_json(text, file, limits)
+    parsed_json = _check_json(text, file, limits) if is_json else None
     _check_depth(text, file, limits)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -129,8 +128,20 @@ def load_text(
             "not-a-mapping",
             "the file is empty; a spec is a mapping with archspec, name, input and layers",
         )
+    expanded = _expanded_size(node, {})
+    if expanded > limits.max_nodes:
+        raise _error(
+            file,
+            "limit-exceeded",
+            f"{expanded} nodes once aliases are expanded; the limit is {limits.max_nodes}",
+            node.start_mark,
+            "aliases (*name) that repeat large structures add up",
+        )
     converter = _Converter(file, limits)
     data = converter.convert(node, ())
+    if parsed_json is not None:
+        # json is the authority on JSON's own escapes (surrogate pairs); YAML gave positions.
+        data = parsed_json
     if not isinstance(data, dict):
         raise _error(
             file,
@@ -141,7 +152,23 @@ def load_text(
     return Document(file, data, converter.values, converter.keys)
 
 
-def _check_json(text: str, file: str, limits: Limits) -> None:
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Nodes after alias expansion, counted on the shared graph: linear in the file's size."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 0  # a recursive alias counts once rather than forever
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(item, memo) for item in node.value)
+    else:
+        size = 1
+    memo[id(node)] = size
+    return size
+
+
+def _check_json(text: str, file: str, limits: Limits) -> Any:
     depth = 0
     deepest = 0
     in_string = escaped = False
@@ -165,7 +192,7 @@ def _check_json(text: str, file: str, limits: Limits) -> None:
         elif ch in "]}":
             depth -= 1
     try:
-        json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(
             [
@@ -231,6 +258,8 @@ _SAFE_TAGS = {
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
 }
 
 
@@ -262,6 +291,14 @@ class _Converter:
             )
         if len(self.values) < self.limits.max_nodes:
             self.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _SAFE_TAGS:
+            raise _error(
+                self.file,
+                "bad-tag",
+                f"tag {node.tag!r} is not allowed in spec files",
+                node.start_mark,
+                "use plain values: numbers, strings, lists and mappings",
+            )
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
