@@ -374,9 +374,13 @@ class _Converter:
 
 
 def dump_yaml(data: Any) -> str:
-    """A plain tree as block-style YAML, keys in their order."""
+    """A plain tree as block-style YAML, keys in their order.
+
+    Non-ASCII text is escaped: PyYAML writes characters such as U+0085 raw, which YAML then
+    reads back as line breaks.
+    """
     return yaml.safe_dump(
-        data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
+        data, sort_keys=False, default_flow_style=False, allow_unicode=False, width=100
     )
 
 
