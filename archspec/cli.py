@@ -219,7 +219,13 @@ def sizes(spec: str, input_: str | None) -> None:
         click.echo(f"input ({shape}) is fixed: no free sizes")
         return
     for name, valid in report.valid_inputs.items():
-        click.echo(f"{valid.describe(name)}  (smallest: {name}={valid.minimum})")
+        line = f"{valid.describe(name)}  (smallest: {name}={valid.minimum})"
+        # the size just below the minimum says which layer sets the minimum
+        bad = valid.minimum - 1 if (valid.minimum or 0) > 1 else valid.smallest_failing()
+        broken = valid.failing(bad) if bad is not None else None
+        if broken is not None:
+            line += f"; {name}={bad} fails at layer {getattr(broken, 'label', '?')!r}"
+        click.echo(line)
 
 
 @cli.command()

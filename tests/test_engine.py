@@ -216,7 +216,7 @@ def test_sizes_command() -> None:
     assert "H = 16k, k >= 1" in result.output
     assert "W = 16k, k >= 1" in result.output
     result = CliRunner().invoke(cli, ["sizes", str(DATA / "lenet_symbolic.yaml")])
-    assert "H >= 16  (smallest: H=16)" in result.output
+    assert "H >= 16  (smallest: H=16); H=15 fails at layer 's4'" in result.output
 
 
 def test_check_at_given_sizes() -> None:
