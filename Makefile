@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(ARCHSPEC) check specs/
 	$(ARCHSPEC) report $(SPEC)
+	mkdir -p runs/demo
 	$(ARCHSPEC) build $(SPEC) -o runs/demo/model.keras
 	$(ARCHSPEC) train $(SPEC) --out runs/demo/train
 
