@@ -362,6 +362,22 @@ class _ConvTranspose(LayerBase):
                         "output_padding",
                         "out-of-range",
                     )
+            if self.padding == "same" and any(
+                sizes.effective_kernel(k, d) % 2 + a == 0  # type: ignore[operator]
+                for k, d, a in zip(kernel, dilation, out_pad)
+            ):
+                # Keras builds it with output (W - 1)*S, but TensorFlow's 'same' transposed
+                # convolution only produces sizes in ((W - 1)*S, W*S] and fails when run.
+                raise LayerError(
+                    "with 'same' padding, output_padding 0 on an even effective kernel gives "
+                    "(W - 1)*S, a size TensorFlow's transposed convolution cannot produce. "
+                    f"Received: kernel={self.kernel}, dilation={self.dilation}, "
+                    f"output_padding={self.output_padding}",
+                    "output_padding",
+                    "bad-output-padding",
+                    hint="leave output_padding out (output W*S), use an odd kernel, or "
+                    "output_padding >= 1 with strides > 1",
+                )
         filters = ctx.count(self.filters, "filters")
         outs, windows, formulas, conditions = [], [], [], []
         for axis, (size, k, s, d, a) in enumerate(
