@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from archspec.symbols import as_int
 
 keras = pytest.importorskip("keras")
 
-from builders import BuildError, BuiltModel, build  # noqa: E402
+from builders import BuildError, BuiltModel, Maxout, build  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -37,13 +38,15 @@ def assert_agrees(spec: archspec.Spec, **sizes: int) -> BuiltModel:
     """Build ``spec`` in Keras and compare every spec layer with the engine's report.
 
     A free size the engine leaves symbolic must be ``None`` in Keras and every concrete one
-    equal; parameters are summed over the Keras layers that make up the spec layer. The spec
-    must also survive ``dump`` and ``loads`` unchanged.
+    equal; parameters are summed over the Keras layers that make up the spec layer. With a
+    concrete input the model also runs once, since Keras's static shapes can promise what
+    TensorFlow then refuses. The spec must survive ``dump`` and ``loads`` unchanged.
     """
     keras.backend.clear_session()
     built = build(spec, sizes)
     model, report = built.model, built.report
     problems = []
+    ran = _run_once(built)
     for row in report.layers:
         if row.name not in built.layers:
             continue  # does not lead to the output; the engine warned, Keras drops it
@@ -53,6 +56,9 @@ def assert_agrees(spec: archspec.Spec, **sizes: int) -> BuiltModel:
         if got != want:
             problems.append(f"{row.name} ({row.type}): shape engine {row.output_shape} "
                             f"vs Keras {got}")
+        if row.name in ran and ran[row.name] != want:
+            problems.append(f"{row.name} ({row.type}): shape engine {row.output_shape} "
+                            f"vs TensorFlow at run time {ran[row.name]}")
         for label, trainable, engine in (("trainable", True, row.trainable_params),
                                          ("non-trainable", False, row.non_trainable_params)):
             keras_count = _weights(layers, trainable)
@@ -64,6 +70,20 @@ def assert_agrees(spec: archspec.Spec, **sizes: int) -> BuiltModel:
     again = archspec.loads(archspec.dump(spec))
     assert again.model_dump() == spec.model_dump()
     return built
+
+
+def _run_once(built: BuiltModel) -> dict[str, tuple[int, ...]]:
+    """Every spec layer's output shape from one forward pass on zeros (concrete input only)."""
+    model = built.model
+    shape = tuple(model.input.shape[1:])
+    if None in shape:
+        return {}
+    names = list(built.layers)
+    probe = keras.Model(model.input, [model.get_layer(built.layers[n][-1]).output for n in names])
+    outputs = probe(np.zeros((1, *shape), dtype="float32"), training=False)
+    if len(names) == 1:
+        outputs = [outputs]
+    return {n: tuple(out.shape[1:]) for n, out in zip(names, outputs)}
 
 
 def _sizes_to_try(report: archspec.Report) -> list[dict[str, int]]:
@@ -196,6 +216,56 @@ def test_corner_cases_agree(case: dict[str, Any]) -> None:
     report = archspec.analyze(spec)
     assert report.ok, report.errors
     assert_agrees(spec)
+
+
+# -- refused by both ----------------------------------------------------------------------------
+
+
+def _keras_transpose_same_even_kernel() -> None:
+    layer = keras.layers.Conv1DTranspose(2, 2, padding="same", output_padding=0)
+    inputs = keras.Input((5, 1))
+    keras.Model(inputs, layer(inputs))(np.zeros((1, 5, 1), dtype="float32"))
+
+
+REFUSED = [
+    {"id": "causal-depthwise", "code": "bad-padding", "input": [8, 2],
+     "layer": {"type": "depthwise_conv1d", "kernel": 3, "padding": "causal"},
+     "keras": lambda: keras.layers.DepthwiseConv1D(3, padding="causal")},
+    {"id": "causal-separable", "code": "bad-padding", "input": [8, 2],
+     "layer": {"type": "separable_conv1d", "filters": 2, "kernel": 3, "padding": "causal"},
+     "keras": lambda: keras.layers.SeparableConv1D(2, 3, padding="causal")},
+    {"id": "causal-2d", "code": "bad-padding", "input": [8, 8, 2],
+     "layer": {"type": "conv2d", "filters": 2, "kernel": 3, "padding": "causal"},
+     "keras": lambda: keras.layers.Conv2D(2, 3, padding="causal")},
+    {"id": "causal-maxout", "code": "bad-padding", "input": [8, 8, 2],
+     "layer": {"type": "maxout", "filters": 2, "kernel": 3, "padding": "causal"},
+     "keras": lambda: Maxout(2, kernel_size=(3, 3), padding="causal")},
+    {"id": "strides-and-dilation", "code": "stride-and-dilation", "input": [8, 8, 2],
+     "layer": {"type": "conv2d", "filters": 2, "kernel": 3, "strides": 2, "dilation": 2},
+     "keras": lambda: keras.layers.Conv2D(2, 3, strides=2, dilation_rate=2)},
+    {"id": "output-padding-not-below-strides", "code": "out-of-range", "input": [8, 2],
+     "layer": {"type": "conv1d_transpose", "filters": 2, "kernel": 3, "strides": 2,
+               "output_padding": 2},
+     "keras": lambda: keras.layers.Conv1DTranspose(2, 3, strides=2, output_padding=2)},
+    {"id": "transpose-same-even-kernel-no-output-padding", "code": "bad-output-padding",
+     "input": [5, 1],
+     "layer": {"type": "conv1d_transpose", "filters": 2, "kernel": 2, "padding": "same",
+               "output_padding": 0},
+     "keras": _keras_transpose_same_even_kernel},
+    {"id": "groups-not-dividing-channels", "code": "bad-groups", "input": [8, 8, 3],
+     "layer": {"type": "conv2d", "filters": 4, "kernel": 1, "groups": 2},
+     "keras": lambda: keras.layers.Conv2D(4, 1, groups=2)(keras.Input((8, 8, 3)))},
+]
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=[c["id"] for c in REFUSED])
+def test_checker_refuses_what_keras_refuses(case: dict[str, Any]) -> None:
+    spec = archspec.from_dict({"archspec": 1, "name": case["id"],
+                               "input": {"shape": case["input"]}, "layers": [case["layer"]]})
+    report = archspec.analyze(spec)
+    assert [d.code for d in report.errors] == [case["code"]]
+    with pytest.raises(Exception):  # noqa: B017 - Keras raises ValueError, TensorFlow its own
+        case["keras"]()
 
 
 # -- (b) generated specs ----------------------------------------------------------------------
@@ -338,8 +408,12 @@ def _step(draw: st.DrawFn, net: _Net) -> None:
         layer = {"type": f"conv{SUFFIX[r]}_transpose", "filters": draw(st.integers(1, 3)),
                  "kernel": kernel, "strides": strides, "padding": padding,
                  "activation": draw(ACTIVATIONS)}
-        if draw(st.booleans()):
-            layer["output_padding"] = [draw(st.integers(0, s - 1)) for s in strides]
+        # TensorFlow's 'same' transposed conv cannot output (W - 1)*S: an even kernel needs
+        # output_padding >= 1 there (the engine refuses it otherwise).
+        lowest = [int(padding == "same" and k % 2 == 0) for k in kernel]
+        if draw(st.booleans()) and all(low < s for low, s in zip(lowest, strides)):
+            layer["output_padding"] = [draw(st.integers(low, s - 1))
+                                       for low, s in zip(lowest, strides)]
         elif max(strides) == 1 and draw(st.booleans()):
             layer["dilation"] = draw(st.integers(1, 2))
         pad = layer.get("output_padding")
