@@ -71,9 +71,10 @@ def build(spec: Spec, sizes: Mapping[str, int] | None = None, *,
     graph, found = expand(spec, env)
     if graph is None:  # the engine expanded the same spec without errors
         raise SpecError([d for d in found if d.is_error])
-    _need_concrete_weights(report)
-    return _Builder(spec, env, graph, report, MIXED_POLICY if mixed_precision else None).run(
-        input_shape)
+    live = _live(graph)
+    _need_concrete_weights(report, live)
+    builder = _Builder(spec, env, graph, report, MIXED_POLICY if mixed_precision else None)
+    return builder.run(input_shape, live)
 
 
 def _environment(spec: Spec, sizes: Mapping[str, int]) -> tuple[dict[str, Value],
@@ -87,11 +88,24 @@ def _environment(spec: Spec, sizes: Mapping[str, int]) -> tuple[dict[str, Value]
     return env, shape
 
 
-def _need_concrete_weights(report: Report) -> None:
+def _live(graph: Graph) -> set[str]:
+    """Layers that lead to the output; Keras would drop the others anyway."""
+    seen: set[str] = set()
+    stack = [graph.output]
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in graph.by_name:
+            continue
+        seen.add(name)
+        stack.extend(graph.by_name[name].inputs)
+    return seen
+
+
+def _need_concrete_weights(report: Report, live: set[str]) -> None:
     """Keras allocates weights when it builds: their count cannot depend on a free size."""
     for row in report.layers:
         count = row.trainable_params + row.non_trainable_params
-        if not is_symbolic(count):
+        if row.name not in live or not is_symbolic(count):
             continue
         names = sorted(str(s) for s in count.free_symbols)  # type: ignore[union-attr]
         example = ",".join(
@@ -115,11 +129,10 @@ class _Builder:
         self.dtype = dtype
         self.layers: dict[str, list[str]] = {}
 
-    def run(self, input_shape: tuple[Value, ...]) -> BuiltModel:
+    def run(self, input_shape: tuple[Value, ...], live: set[str]) -> BuiltModel:
         shape = tuple(as_int(d) for d in input_shape)
         inputs = keras.Input(shape=shape, name=INPUT)
         tensors: dict[str, Any] = {INPUT: self.augment(inputs)}
-        live = self.live()
         for node in self.graph.nodes:
             if node.name not in live:
                 continue
@@ -153,19 +166,6 @@ class _Builder:
                 raise BuildError(f"augment[{i}] ({aug.type}): {exc.message}") from None
             x = layer(x)
         return x
-
-    def live(self) -> set[str]:
-        """Layers that lead to the output; Keras would drop the others anyway."""
-        by_name = self.graph.by_name
-        seen: set[str] = set()
-        stack = [self.graph.output]
-        while stack:
-            name = stack.pop()
-            if name in seen or name not in by_name:
-                continue
-            seen.add(name)
-            stack.extend(by_name[name].inputs)
-        return seen
 
     def make(self, name: str, layer: Any, ctx: Context, rank: int) -> list[Any]:
         target = Target(name, ctx, rank, self.dtype,

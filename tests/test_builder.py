@@ -184,10 +184,11 @@ def test_reshape_with_free_sizes_is_refused_clearly() -> None:
 
 def test_layers_that_miss_the_output_are_left_out() -> None:
     spec = _spec([
-        {"name": "side", "type": "conv1d", "filters": 2, "kernel": 1},
+        {"name": "side", "type": "flatten"},
+        {"name": "side_fc", "type": "dense", "units": 2},
         {"name": "main", "type": "conv1d", "filters": 3, "kernel": 1, "inputs": ["input"]},
-    ], [4, 1])
-    built = build(spec)
+    ], ["L", 1])
+    built = build(spec)  # side_fc's weights depend on L, but it never reaches the output
     assert set(built.layers) == {"main"}
 
 
