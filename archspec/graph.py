@@ -20,6 +20,15 @@ from .symbols import as_int
 
 INPUT = "input"
 
+_STEPS_PER_LAYER = 5
+"""Expansion steps (layers, block copies, block arguments) allowed per layer of max_layers."""
+
+_MAX_ERRORS = 500
+"""Errors after which expansion stops: a failing block use repeated a million times says no more."""
+
+_MAX_HINTS = 50
+"""Dangling names that get a "did you mean" hint; each hint scans every layer name."""
+
 
 @dataclass(frozen=True)
 class Node:
@@ -71,6 +80,13 @@ class _Expander:
         self.diagnostics: list[Diagnostic] = []
         self.scope_inputs: dict[str, str] = {"": INPUT}
         """Block-copy prefix -> the layer that feeds it, which ``input`` means inside."""
+        self.steps = 0
+        """Nested repeats multiply: counting layers alone does not bound the work when the
+        copies yield errors instead of layers, so every entry, copy and argument counts."""
+        self.reported: set[tuple[str, str, SpecPath]] = set()
+        """Every copy of a block repeats its errors at the same place: each is said once."""
+        self.hints_left = _MAX_HINTS
+        self.block_guesses: dict[str, str | None] = {}
 
     def error(
         self,
@@ -80,9 +96,40 @@ class _Expander:
         hint: str | None = None,
         layer: str | None = None,
     ) -> None:
+        key = (code, message, tuple(path))
+        if key in self.reported:
+            return
+        self.reported.add(key)
         self.diagnostics.append(
             Diagnostic(Severity.ERROR, code, message, path=path, hint=hint, layer=layer)
         )
+
+    def step(self, here: SpecPath, count: int = 1) -> None:
+        """Stop expanding once the work or the errors exceed what any real spec needs."""
+        self.steps += count
+        budget = _STEPS_PER_LAYER * self.limits.max_layers
+        if self.steps > budget:
+            self.error(
+                "limit-exceeded",
+                f"expanding the blocks takes more than {budget} steps (layers, block copies "
+                f"and block arguments; {_STEPS_PER_LAYER} x Limits.max_layers)",
+                here,
+                "nested repeats multiply: check the repeat counts",
+            )
+            raise _Stop
+        if len(self.diagnostics) > _MAX_ERRORS:
+            self.error(
+                "limit-exceeded",
+                f"more than {_MAX_ERRORS} errors while expanding the blocks; stopped here",
+                here,
+            )
+            raise _Stop
+
+    def guess_block(self, name: str) -> str | None:
+        """A failing use inside a block fails in every copy: look for its hint once."""
+        if name not in self.block_guesses:
+            self.block_guesses[name] = did_you_mean(name, list(self.spec.blocks))
+        return self.block_guesses[name]
 
     def auto_name(self, kind: str) -> str:
         """Keras's convention: conv2d, conv2d_1, conv2d_2, ..."""
@@ -122,6 +169,7 @@ class _Expander:
     ) -> str:
         for i, entry in enumerate(layers):
             here = (*path, i)
+            self.step(here)
             if isinstance(entry, BlockUse):
                 prev = self.use_block(entry, here, prefix, prev, env, scope, stack, use_path)
                 continue
@@ -162,7 +210,7 @@ class _Expander:
     ) -> str:
         block = self.spec.blocks.get(use.block)
         if block is None:
-            guess = did_you_mean(use.block, list(self.spec.blocks))
+            guess = self.guess_block(use.block)
             self.error(
                 "unknown-block",
                 f"no block named {use.block!r}",
@@ -188,6 +236,12 @@ class _Expander:
                 (*here, "repeat"),
             )
             return prev
+        self.step(
+            here,
+            repeat
+            + sum(_cost(raw) for raw in use.args.values())
+            + sum(_cost(arg.default) for arg in block.args.values()),
+        )
         args = self.block_args(use, block, env, here)
         if args is None:
             return prev
@@ -269,15 +323,23 @@ class _Expander:
         return None
 
     def dangling(self, ref: str, prefix: str, path: SpecPath, why: str = "") -> None:
-        visible = [n[len(prefix) :] for n in self.names if n.startswith(prefix)]
-        visible += [INPUT, *self.aliases]
-        guess = did_you_mean(ref, visible)
+        guess = None
+        self.hints_left -= 1
+        if self.hints_left >= 0:
+            visible = [n[len(prefix) :] for n in self.names if n.startswith(prefix)]
+            visible += [INPUT, *self.aliases]
+            guess = did_you_mean(ref, visible)
         self.error(
             "unknown-input",
             f"inputs names {ref!r}, which is not a layer{' ' + why if why else ''}",
             path,
             f"did you mean {guess!r}?" if guess else None,
         )
+
+
+def _cost(raw: object) -> int:
+    """Steps one argument costs: parsing and evaluating text takes ~3 us per character."""
+    return 1 + len(raw) // 8 if isinstance(raw, str) else 1
 
 
 class _Resolved(str):
