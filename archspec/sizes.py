@@ -66,6 +66,8 @@ def floordiv(a: Dim, b: int) -> Dim:
     n = _as_int(a)
     if n is not None:
         return n // b
+    if b == 1 and a.is_integer:
+        return a  # what sympy returns, without its ~5 ms of assumption queries per call
     import sympy
 
     return _tidy(sympy.floor(a * sympy.Rational(1, b)))
@@ -82,6 +84,8 @@ def ceildiv(a: Dim, b: int) -> Dim:
     n = _as_int(a)
     if n is not None:
         return -(-n // b)
+    if b == 1 and a.is_integer:
+        return a
     import sympy
 
     return _tidy(sympy.ceiling(a * sympy.Rational(1, b)))
@@ -91,6 +95,8 @@ def _mod(a: Dim, b: int) -> Dim:
     n = _as_int(a)
     if n is not None:
         return n % b
+    if b == 1 and a.is_integer:
+        return 0
     import sympy
 
     return _tidy(sympy.Mod(a, b))
