@@ -1,24 +1,39 @@
 """Spec files to plain trees, remembering where every node was written.
 
-Spec files come from strangers' pull requests, so loading is defensive: size is checked before
-parsing, nesting depth on PyYAML's iterative event stream before anything recursive runs, and
-nodes are counted while converting, each use of an alias counted again (the "billion laughs"
-bomb). Only PyYAML's safe machinery is used: no tag can construct a Python object.
+Spec files come from strangers' pull requests, so loading is defensive. The size is checked
+before parsing. Nesting is cut off while PyYAML reads, because its composer recurses once per
+level and its scanner looks up to 1024 characters ahead for every open ``[``: a line of 20,000
+brackets would otherwise cost seconds, or the stack. Nodes are counted twice: as written, while
+composing (memory), and with every use of an alias counted again, before converting (the
+"billion laughs" bomb). Only PyYAML's safe machinery is used, and any tag other than the plain
+YAML types is refused, so no tag can construct a Python object.
 
-YAML 1.1 resolves a few plain words as booleans (``yes``, ``no``, ``on``, ``off``); they keep
-that meaning here, as in every YAML tool built on PyYAML. JSON files are parsed strictly by
-``json`` first (its errors carry line and column), then composed again for positions.
+YAML 1.1 semantics are kept, as every PyYAML-based tool has them, with their surprises for spec
+authors: ``yes``/``no``/``on``/``off`` are booleans, ``1e-3`` is a string (``1.0e-3`` is a
+float), ``017`` is octal (``0o17`` a string), ``1:30`` is the sexagesimal int 90. Dates such as
+``2024-01-01`` stay strings. Keys must be strings: ``1:`` or ``on:`` as a key is an error
+(``bad-key``) rather than silently becoming ``"1"`` or ``True``. Merge keys (``<<: *base``) are
+refused: specs reuse structure with blocks.
+
+JSON (a ``.json`` name, or text starting with ``{`` under any name that is not ``.yaml`` or
+``.yml``) is parsed strictly by ``json``, whose errors carry line and column; positions come from
+a scan of its tokens, since PyYAML cannot read all JSON (tabs between tokens, keys longer than
+1024 characters) and would read ``1e-3`` as a string.
+
+Lines and columns are 1-based and count characters, not bytes; a leading BOM is skipped.
 """
 
 from __future__ import annotations
 
-import datetime
+import bisect
 import json
+import math
 import os
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -32,7 +47,10 @@ Position = tuple[int, int]
 
 @dataclass(frozen=True)
 class Document:
-    """A loaded spec file: its plain tree and the 1-based position of every node and key."""
+    """A loaded spec file: its plain tree and the 1-based position of every node and key.
+
+    A node reached through an alias (``*conv``) has the position where its anchor wrote it.
+    """
 
     file: str
     data: Any
@@ -48,17 +66,24 @@ class Document:
         return None
 
     def key_position(self, path: SpecPath) -> Position | None:
-        """Where the key of the value at ``path`` starts (for misspelt keys)."""
+        """Where the key of the value at ``path`` starts, so misspelt keys are shown as written."""
         found = self.keys.get(tuple(path))
         return found if found is not None else self.position(path)
 
 
-def _error(
-    file: str, code: str, message: str, mark: Any = None, hint: str | None = None
-) -> SpecError:
-    line = mark.line + 1 if mark is not None else None
-    column = mark.column + 1 if mark is not None else None
-    return SpecError([Diagnostic(Severity.ERROR, code, message, file, line, column, hint=hint)])
+def _fail(
+    file: str,
+    code: str,
+    message: str,
+    where: Position | None = None,
+    hint: str | None = None,
+) -> NoReturn:
+    line, column = where if where is not None else (None, None)
+    raise SpecError([Diagnostic(Severity.ERROR, code, message, file, line, column, hint=hint)])
+
+
+def _at(mark: Any) -> Position:
+    return (mark.line + 1, mark.column + 1)
 
 
 def load_file(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Document:
@@ -66,98 +91,262 @@ def load_file(path: str | os.PathLike[str], *, limits: Limits | None = None) -> 
     limits = limits or DEFAULT_LIMITS
     name = str(path)
     try:
-        size = os.path.getsize(path)
-        if size > limits.max_bytes:
-            raise _error(
-                name, "limit-exceeded", f"file is {size} bytes; the limit is {limits.max_bytes}"
-            )
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            # Never more than the limit allows, whatever the file claims (pipes, /dev/zero).
+            raw = handle.read(limits.max_bytes + 1)
     except FileNotFoundError:
-        raise _error(name, "file-not-found", "no such file") from None
+        _fail(name, "file-not-found", "no such file", hint="check the path")
     except IsADirectoryError:
-        raise _error(name, "file-not-found", "is a directory, not a spec file") from None
+        _fail(name, "file-not-found", "this is a directory, not a spec file")
     except OSError as exc:
-        raise _error(name, "unreadable", f"cannot read: {exc.strerror}") from None
+        _fail(name, "unreadable", f"cannot read the file: {exc.strerror or exc}")
     return load_text(raw, name, limits=limits)
 
 
 def load_text(
     text: str | bytes, file: str = "<string>", *, limits: Limits | None = None
 ) -> Document:
-    """Load YAML or JSON text (JSON when the name ends in .json or the text starts with '{')."""
+    """Load YAML or JSON text; bytes must be UTF-8. Every failure is a located SpecError."""
     limits = limits or DEFAULT_LIMITS
-    if isinstance(text, bytes):
-        if len(text) > limits.max_bytes:
-            raise _error(
-                file,
-                "limit-exceeded",
-                f"file is {len(text)} bytes; the limit is {limits.max_bytes}",
-            )
-        if b"\x00" in text:
-            raise _error(file, "binary-file", "this is a binary file, not a YAML or JSON spec")
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise _error(
-                file, "encoding", f"not valid UTF-8 (byte {exc.start}): spec files are UTF-8 text"
-            ) from None
-    elif len(text) > limits.max_bytes:
-        raise _error(
+    try:
+        text = _decode(text, file, limits)
+        name = file.lower()
+        if name.endswith(".json") or (
+            not name.endswith((".yaml", ".yml")) and text.lstrip().startswith("{")
+        ):
+            return _load_json(text, file, limits)
+        return _load_yaml(text, file, limits)
+    except RecursionError:
+        _fail(
             file,
             "limit-exceeded",
-            f"text is {len(text)} characters; the limit is {limits.max_bytes}",
+            "the file nests too deeply to be read with the stack left to this call",
         )
+    except MemoryError:
+        _fail(file, "limit-exceeded", "the file needs more memory than is available")
+
+
+def _decode(text: str | bytes, file: str, limits: Limits) -> str:
+    size = len(text)
+    if size > limits.max_bytes:
+        unit = "bytes" if isinstance(text, bytes) else "characters"
+        _fail(
+            file,
+            "limit-exceeded",
+            f"the file is {size} {unit}; the limit is {limits.max_bytes}",
+            hint="spec files are a few kilobytes; raise Limits.max_bytes if this is meant",
+        )
+    if isinstance(text, bytes):
+        if text.startswith((b"\xff\xfe", b"\xfe\xff")):
+            _fail(file, "encoding", "the file is UTF-16; spec files are UTF-8", (1, 1))
+        if b"\x00" in text:
+            _fail(
+                file,
+                "binary-file",
+                "this is a binary file (it contains NUL bytes), not a YAML or JSON spec",
+                _byte_position(text, text.index(b"\x00")),
+            )
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _fail(
+                file,
+                "encoding",
+                f"byte 0x{text[exc.start]:02x} is not valid UTF-8; spec files are UTF-8 text",
+                _byte_position(text, exc.start),
+            )
     if "\x00" in text:
-        raise _error(file, "binary-file", "this is a binary file, not a YAML or JSON spec")
-    is_json = file.endswith(".json") or (
-        not file.endswith((".yaml", ".yml")) and text.lstrip().startswith("{")
+        _fail(
+            file,
+            "binary-file",
+            "this is a binary file (it contains NUL characters), not a YAML or JSON spec",
+            _LineIndex(text).position(text.index("\x00")),
+        )
+    return text.removeprefix("\ufeff")
+
+
+def _byte_position(raw: bytes, offset: int) -> Position:
+    start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[start:offset].decode("utf-8", "replace")) + 1
+    return (raw.count(b"\n", 0, offset) + 1, column)
+
+
+class _LineIndex:
+    """Character offsets to 1-based (line, column), by bisecting the line starts."""
+
+    def __init__(self, text: str):
+        self.starts = [0, *(m.end() for m in re.finditer("\n", text))]
+
+    def position(self, offset: int) -> Position:
+        line = bisect.bisect_right(self.starts, offset)
+        return (line, offset - self.starts[line - 1] + 1)
+
+
+def _depth_limit(limits: Limits) -> int:
+    """Limits.max_depth, or less where Python's stack could not take it: composing and
+    converting recurse about three frames per level."""
+    return min(limits.max_depth, sys.getrecursionlimit() // 4)
+
+
+def _too_deep(file: str, limits: Limits, where: Position | None) -> NoReturn:
+    depth = _depth_limit(limits)
+    _fail(
+        file,
+        "limit-exceeded",
+        f"nesting deeper than {depth} levels",
+        where,
+        "real specs nest a few levels deep; raise Limits.max_depth if this is meant"
+        if depth == limits.max_depth
+        else f"Python's recursion limit allows {depth} levels, less than Limits.max_depth",
     )
-    parsed_json = _check_json(text, file, limits) if is_json else None
-    _check_depth(text, file, limits)
+
+
+def _too_many(
+    file: str, limits: Limits, where: Position | None, expanded: int | None = None
+) -> NoReturn:
+    if expanded is None:
+        message, hint = f"more than {limits.max_nodes} nodes", None
+    else:
+        message = f"{expanded} nodes once aliases are expanded"
+        hint = "aliases (*name) that repeat large structures add up"
+    _fail(
+        file,
+        "limit-exceeded",
+        f"{message}; the limit is {limits.max_nodes} (Limits.max_nodes)",
+        where,
+        hint,
+    )
+
+
+# --------------------------------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses deep nesting and too many nodes while it reads."""
+
+    def __init__(self, text: str, file: str, limits: Limits):
+        super().__init__(text)
+        self.file = file
+        self.limits = limits
+        self.max_depth = _depth_limit(limits)
+        self.depth = 0
+        self.nodes = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= self.max_depth:
+            _too_deep(self.file, self.limits, _at(self.get_mark()))
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            _too_many(self.file, self.limits, _at(self.peek_event().start_mark))
+        return super().compose_node(parent, index)
+
+    def compose_sequence_node(self, anchor: Any) -> Any:
+        self.enter()
+        try:
+            return super().compose_sequence_node(anchor)
+        finally:
+            self.depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        self.enter()
+        try:
+            return super().compose_mapping_node(anchor)
+        finally:
+            self.depth -= 1
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            _too_deep(self.file, self.limits, _at(self.peek_event().start_mark))
+
+
+def _load_yaml(text: str, file: str, limits: Limits) -> Document:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _Loader(text, file, limits)
+    except yaml.reader.ReaderError as exc:
+        _fail(
+            file,
+            "encoding",
+            f"character U+{exc.character:04X} is not allowed in YAML"
+            if isinstance(exc.character, int)
+            else f"the text cannot be read: {exc.reason}",
+            _LineIndex(text).position(exc.position),
+            "write it as an escape inside double quotes, or remove it",
+        )
+    try:
+        node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        raise _syntax(exc, file) from None
+        _syntax(exc, file)
     except yaml.YAMLError as exc:
-        raise _error(file, "yaml-syntax", f"could not parse YAML: {exc}") from None
-    except RecursionError:
-        raise _error(file, "limit-exceeded", "the file nests too deeply") from None
+        _fail(file, "yaml-syntax", f"could not parse YAML: {exc}")
+    finally:
+        loader.dispose()
     if node is None:
-        raise _error(
+        _fail(
             file,
             "not-a-mapping",
             "the file is empty; a spec is a mapping with archspec, name, input and layers",
         )
     expanded = _expanded_size(node, {})
     if expanded > limits.max_nodes:
-        raise _error(
-            file,
-            "limit-exceeded",
-            f"{expanded} nodes once aliases are expanded; the limit is {limits.max_nodes}",
-            node.start_mark,
-            "aliases (*name) that repeat large structures add up",
-        )
-    converter = _Converter(file, limits)
+        _too_many(file, limits, _at(node.start_mark), expanded)
+    converter = _Converter(file, limits, loader)
     data = converter.convert(node, ())
-    if parsed_json is not None:
-        # json is the authority on JSON's own escapes (surrogate pairs); YAML gave positions.
-        data = parsed_json
-    if not isinstance(data, dict):
-        raise _error(
-            file,
-            "not-a-mapping",
-            f"a spec is a mapping (archspec:, name:, input:, layers:), not a {type(data).__name__}",
-            node.start_mark,
-        )
+    _require_mapping(data, file, _at(node.start_mark))
     return Document(file, data, converter.values, converter.keys)
 
 
+def _require_mapping(data: Any, file: str, where: Position) -> None:
+    if not isinstance(data, dict):
+        what = "list" if isinstance(data, list) else f"single {type(data).__name__} value"
+        _fail(
+            file,
+            "not-a-mapping",
+            f"a spec is a mapping (archspec:, name:, input:, layers:), not a {what}",
+            where,
+        )
+
+
+_HINTS = {
+    "found character '\\t'": "indent with spaces; YAML does not allow tabs",
+    "mapping values are not allowed": "quote a value that contains ': ', or check the indent",
+    "could not find expected ':'": "a key needs ': ' after it; a string may need quotes",
+    "expected a single document": "one spec per file: remove the second '---' document",
+    "found undefined alias": "define the anchor (&name) before using *name",
+    "found unexpected end of stream": "a quote or bracket is not closed",
+    "expected ',' or ']'": "a [list] needs commas between items and a closing ']'",
+    "expected ',' or '}'": "a {mapping} needs commas between entries and a closing '}'",
+}
+
+
+def _syntax(exc: yaml.MarkedYAMLError, file: str) -> NoReturn:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "invalid syntax"
+    if exc.context and not exc.context.startswith("while"):
+        problem = f"{exc.context}, {problem}"  # "expected a single document ..., but found ..."
+    hint = next((h for key, h in _HINTS.items() if key in problem), None)
+    _fail(
+        file,
+        "yaml-syntax",
+        f"could not parse YAML: {problem}",
+        _at(mark) if mark is not None else None,
+        hint,
+    )
+
+
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Nodes after alias expansion, counted on the shared graph: linear in the file's size."""
+    """Nodes after alias expansion, counted on the shared graph: linear in the file's size.
+
+    Anchors come before their aliases, so an alias meets a finished count (or, for an alias
+    inside its own anchor, the 0 set below): the recursion is no deeper than the text's nesting.
+    """
     known = memo.get(id(node))
     if known is not None:
         return known
-    memo[id(node)] = 0  # a recursive alias counts once rather than forever
+    memo[id(node)] = 0
     if isinstance(node, yaml.MappingNode):
         size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
     elif isinstance(node, yaml.SequenceNode):
@@ -168,209 +357,263 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return size
 
 
-def _check_json(text: str, file: str, limits: Limits) -> Any:
-    depth = 0
-    deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > limits.max_depth:
-                raise _error(
-                    file, "limit-exceeded", f"nesting deeper than {limits.max_depth} levels"
-                )
-        elif ch in "]}":
-            depth -= 1
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(
-            [
-                Diagnostic(
-                    Severity.ERROR,
-                    "json-syntax",
-                    f"could not parse JSON: {exc.msg}",
-                    file,
-                    exc.lineno,
-                    exc.colno,
-                )
-            ]
-        ) from None
-    except (RecursionError, ValueError) as exc:
-        raise _error(file, "json-syntax", f"could not parse JSON: {exc}") from None
-
-
-def _check_depth(text: str, file: str, limits: Limits) -> None:
-    """PyYAML's parser is iterative; its composer is not. Measure depth before composing."""
-    depth = 0
-    events = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            events += 1
-            if events > 2 * limits.max_nodes:
-                raise _error(
-                    file, "limit-exceeded", f"more than {limits.max_nodes} nodes", event.start_mark
-                )
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > limits.max_depth:
-                    raise _error(
-                        file,
-                        "limit-exceeded",
-                        f"nesting deeper than {limits.max_depth} levels",
-                        event.start_mark,
-                        "real specs nest a few levels deep",
-                    )
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-    except yaml.MarkedYAMLError as exc:
-        raise _syntax(exc, file) from None
-    except yaml.YAMLError as exc:
-        raise _error(file, "yaml-syntax", f"could not parse YAML: {exc}") from None
-
-
-def _syntax(exc: yaml.MarkedYAMLError, file: str) -> SpecError:
-    mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or exc.context or "invalid syntax"
-    hint = None
-    if "\t" in problem or "tab" in problem:
-        hint = "indent with spaces; YAML does not allow tabs"
-    elif "mapping values are not allowed" in problem:
-        hint = "a ': ' inside a value needs quotes, or a missing newline/indent"
-    return _error(file, "yaml-syntax", f"could not parse YAML: {problem}", mark, hint)
-
-
-_SCALARS = yaml.SafeLoader.yaml_constructors
-_SAFE_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:seq",
-    "tag:yaml.org,2002:map",
-}
+_TAG = "tag:yaml.org,2002:"
+_COLLECTION_TAGS = {_TAG + "seq", _TAG + "map"}
+# "value" is the tag PyYAML's resolver gives a plain "="; timestamps stay the text written.
+_TEXT_TAGS = {_TAG + "str", _TAG + "timestamp", _TAG + "value"}
+_CONSTRUCTED_TAGS = {_TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"}
 
 
 class _Converter:
-    def __init__(self, file: str, limits: Limits):
+    """Composed nodes to a plain tree, recording positions and enforcing per-value limits."""
+
+    def __init__(self, file: str, limits: Limits, loader: yaml.SafeLoader):
         self.file = file
         self.limits = limits
+        self.loader = loader
+        self.max_depth = _depth_limit(limits)
         self.count = 0
         self.values: dict[SpecPath, Position] = {}
         self.keys: dict[SpecPath, Position] = {}
-        self.constructor = yaml.SafeLoader("")
 
     def convert(self, node: yaml.Node, path: SpecPath) -> Any:
         self.count += 1
-        if self.count > self.limits.max_nodes:
-            raise _error(
-                self.file,
-                "limit-exceeded",
-                f"more than {self.limits.max_nodes} nodes once aliases are expanded",
-                node.start_mark,
-                "aliases (*name) that repeat large structures add up",
-            )
-        if len(path) > self.limits.max_depth:
-            raise _error(
-                self.file,
-                "limit-exceeded",
-                f"nesting deeper than {self.limits.max_depth} levels",
-                node.start_mark,
-            )
-        if len(self.values) < self.limits.max_nodes:
-            self.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _SAFE_TAGS:
-            raise _error(
-                self.file,
-                "bad-tag",
-                f"tag {node.tag!r} is not allowed in spec files",
-                node.start_mark,
-                "use plain values: numbers, strings, lists and mappings",
-            )
-        if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, path)
+        if self.count > self.limits.max_nodes:  # only an alias inside its own anchor gets here
+            _too_many(self.file, self.limits, _at(node.start_mark))
+        if len(path) > self.max_depth:  # aliases nest structures inside each other
+            _too_deep(self.file, self.limits, _at(node.start_mark))
+        self.values[path] = _at(node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if node.tag not in _COLLECTION_TAGS:
+            self.bad_tag(node)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.scalar(node)
-
-    def mapping(self, node: yaml.MappingNode, path: SpecPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
-                raise _error(
-                    self.file,
-                    "bad-key",
-                    f"keys must be names, got {key_node.value!r}"
-                    if isinstance(key_node, yaml.ScalarNode)
-                    else "keys must be names, not lists or mappings",
-                    key_node.start_mark,
-                    "quote it if it is meant as text",
-                )
+            key = self.key(key_node)
             if key in out:
-                raise _error(
+                _fail(
                     self.file,
                     "duplicate-key",
                     f"key {key!r} appears twice in the same mapping",
-                    key_node.start_mark,
-                    "remove one; the later would silently win",
+                    _at(key_node.start_mark),
+                    f"remove one; YAML tools would silently keep the last (first at line "
+                    f"{self.keys[(*path, key)][0]})",
                 )
-            self.keys.setdefault(
-                (*path, key), (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            )
+            self.keys[(*path, key)] = _at(key_node.start_mark)
             out[key] = self.convert(value_node, (*path, key))
         return out
 
-    def scalar(self, node: yaml.Node) -> Any:
-        tag = node.tag
-        if tag not in _SAFE_TAGS:
-            raise _error(
+    def key(self, node: yaml.Node) -> str:
+        if node.tag == _TAG + "merge":
+            _fail(
                 self.file,
-                "bad-tag",
-                f"tag {tag!r} is not allowed in spec files",
-                node.start_mark,
-                "use plain values: numbers, strings, lists and mappings",
+                "bad-key",
+                "merge keys (<<: *anchor) are not supported",
+                _at(node.start_mark),
+                "write the keys out, or reuse layers with blocks; quote '<<' if it is a name",
             )
+        if not isinstance(node, yaml.ScalarNode):
+            _fail(
+                self.file,
+                "bad-key",
+                "keys must be names, not lists or mappings",
+                _at(node.start_mark),
+            )
+        key = self.scalar(node)
+        if not isinstance(key, str):
+            _fail(
+                self.file,
+                "bad-key",
+                f"keys must be names; {node.value!r} reads as {type(key).__name__} {key!r} in YAML",
+                _at(node.start_mark),
+                f"quote it if it is meant as a name: '{node.value}':",
+            )
+        return key
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
         text = node.value
-        if tag == "tag:yaml.org,2002:int":
-            digits = sum(ch.isdigit() for ch in text)
-            if digits > self.limits.max_int_digits:
-                raise _error(
-                    self.file,
-                    "limit-exceeded",
-                    f"integer with {digits} digits; the limit is {self.limits.max_int_digits}",
-                    node.start_mark,
-                )
         if len(text) > self.limits.max_string:
-            raise _error(
+            _fail(
                 self.file,
                 "limit-exceeded",
-                f"value of {len(text)} characters; the limit is {self.limits.max_string}",
-                node.start_mark,
+                f"a value of {len(text)} characters; the limit is {self.limits.max_string}",
+                _at(node.start_mark),
             )
-        try:
-            value = self.constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            raise _error(
-                self.file, "bad-value", f"cannot read value {text!r}: {exc}", node.start_mark
-            ) from None
-        if isinstance(value, (datetime.date, datetime.datetime)):
+        if node.tag in _TEXT_TAGS:
             return text
-        if isinstance(value, float) and value != value:  # NaN is never a meaningful setting
-            raise _error(self.file, "bad-value", "NaN is not a valid value", node.start_mark)
+        if node.tag not in _CONSTRUCTED_TAGS:
+            self.bad_tag(node)
+        if (
+            node.tag == _TAG + "int"
+            and sum(ch.isdigit() for ch in text) > self.limits.max_int_digits
+        ):
+            self.too_long_int(node)
+        try:
+            value = self.loader.construct_object(node)
+        except Exception:  # on `!!bool maybe` or `!!int ''` PyYAML raises KeyError, IndexError...
+            _fail(
+                self.file,
+                "bad-value",
+                f"{text!r} is not a valid {node.tag.removeprefix(_TAG)}",
+                _at(node.start_mark),
+                "remove the !! tag, or write a value of that type",
+            )
+        if isinstance(value, float) and math.isnan(value):
+            _fail(self.file, "bad-value", "NaN is not a valid value", _at(node.start_mark))
+        if type(value) is int and abs(value) >= 10**self.limits.max_int_digits:
+            self.too_long_int(node)  # hexadecimal, octal, sexagesimal
         return value
+
+    def too_long_int(self, node: yaml.Node) -> NoReturn:
+        _fail(
+            self.file,
+            "limit-exceeded",
+            f"an integer of more than {self.limits.max_int_digits} digits; "
+            f"that is the limit (Limits.max_int_digits)",
+            _at(node.start_mark),
+            "no size, count or hyperparameter needs so many",
+        )
+
+    def bad_tag(self, node: yaml.Node) -> NoReturn:
+        _fail(
+            self.file,
+            "bad-tag",
+            f"tag {node.tag!r} is not allowed in spec files",
+            _at(node.start_mark),
+            "use plain values: numbers, strings, booleans, null, lists and mappings",
+        )
+
+
+# --------------------------------------------------------------------------------------- JSON
+
+# Strings as "unrolled loops": one regex step per escape rather than per character.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[][{},:]|[^\s\][{},:"]+')
+_JSON_INT = re.compile(r"-?[0-9]+")
+
+
+@dataclass
+class _Open:
+    """A JSON array or object being scanned."""
+
+    path: SpecPath
+    is_object: bool
+    index: int = 0
+    key: str = ""
+    seen: set[str] = field(default_factory=set)
+
+
+def _load_json(text: str, file: str, limits: Limits) -> Document:
+    def placeholder_int(digits: str) -> int:
+        # The scan below refuses long ints with their position; int() would be slow on them.
+        return int(digits) if len(digits) <= limits.max_int_digits + 1 else 0
+
+    try:
+        data = json.loads(text, parse_int=placeholder_int, parse_constant=lambda _: None)
+    except json.JSONDecodeError as exc:
+        _fail(file, "json-syntax", f"could not parse JSON: {exc.msg}", (exc.lineno, exc.colno))
+    except RecursionError:
+        _scan_json(text, file, limits)  # finds where nesting passes the limit
+        raise
+    values, keys = _scan_json(text, file, limits)
+    _require_mapping(data, file, values[()])
+    return Document(file, data, values, keys)
+
+
+def _scan_json(
+    text: str, file: str, limits: Limits
+) -> tuple[dict[SpecPath, Position], dict[SpecPath, Position]]:
+    """Positions of every value and key of JSON that ``json`` accepted, and its limits checked.
+
+    It also runs on nesting too deep for ``json``, so it never assumes brackets match.
+    """
+    lines = _LineIndex(text)
+    max_depth = _depth_limit(limits)
+    values: dict[SpecPath, Position] = {}
+    keys: dict[SpecPath, Position] = {}
+    stack: list[_Open] = []
+    expect_key = False
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in (",", ":"):
+            expect_key = token == "," and bool(stack) and stack[-1].is_object
+            continue
+        if token in ("]", "}"):
+            if stack:
+                stack.pop()
+            expect_key = False
+            continue
+        where = lines.position(match.start())
+        if token.startswith('"') and len(token) - 2 > limits.max_string:
+            length = len(json.loads(token))  # escapes are longer than what they stand for
+            if length > limits.max_string:
+                _fail(
+                    file,
+                    "limit-exceeded",
+                    f"a string of {length} characters; the limit is {limits.max_string}",
+                    where,
+                )
+        if expect_key and stack:
+            top = stack[-1]
+            top.key = json.loads(token) if token.startswith('"') else token
+            if top.key in top.seen:
+                _fail(
+                    file,
+                    "duplicate-key",
+                    f"key {top.key!r} appears twice in the same object",
+                    where,
+                    f"remove one; JSON tools would silently keep the last (first at line "
+                    f"{keys[(*top.path, top.key)][0]})",
+                )
+            top.seen.add(top.key)
+            keys[(*top.path, top.key)] = where
+            expect_key = False
+            continue
+        path: SpecPath = ()
+        if stack:
+            top = stack[-1]
+            if top.is_object:
+                path = (*top.path, top.key)
+            else:
+                path = (*top.path, top.index)
+                top.index += 1
+        values[path] = where
+        if len(values) + len(keys) > limits.max_nodes:  # keys count as nodes, as in YAML
+            _too_many(file, limits, where)
+        if token in ("[", "{"):
+            if len(stack) >= max_depth:
+                _too_deep(file, limits, where)
+            stack.append(_Open(path, token == "{"))
+            expect_key = token == "{"
+        elif token in ("NaN", "Infinity", "-Infinity"):
+            _fail(
+                file,
+                "json-syntax",
+                f"{token} is not JSON",
+                where,
+                "write a number, or null; strict JSON has no NaN or Infinity",
+            )
+        elif _JSON_INT.fullmatch(token) and len(token.lstrip("-")) > limits.max_int_digits:
+            _fail(
+                file,
+                "limit-exceeded",
+                f"an integer of {len(token.lstrip('-'))} digits; the limit is "
+                f"{limits.max_int_digits} (Limits.max_int_digits)",
+                where,
+                "no size, count or hyperparameter needs so many",
+            )
+        elif not token.startswith('"') and len(token) > limits.max_string:
+            _fail(
+                file,
+                "limit-exceeded",
+                f"a number of {len(token)} characters; the limit is {limits.max_string}",
+                where,
+            )
+    return values, keys
+
+
+# ------------------------------------------------------------------------------------ writing
 
 
 def dump_yaml(data: Any) -> str:
