@@ -35,6 +35,12 @@ MAX_PERIOD = 1 << 14
 SEARCH_LIMIT = 4096
 """How many sizes the fallback enumerates when no maximum is given."""
 
+MAX_WORK = 1 << 17
+"""Steps one solve may spend: residues times (constraints + distinct sub-expressions) for the
+exact method, sizes times terms for the fallback, each step a few microseconds. The specs here
+need at most ~6,000 (ResNet-152 with free sizes: period 32, 156 constraints); thousands of
+layers over a period near MAX_PERIOD would otherwise take hours."""
+
 _DESCRIBE_LIMIT = 200_000
 
 Number = int | Fraction
@@ -672,8 +678,14 @@ def valid_sizes(
                 f"constraint {getattr(c, 'label', '') or c} involves {names} besides "
                 f"{symbol}; use valid_sizes_by_symbol for several sizes"
             )
+    # Repeated layers repeat their conditions; the first of each is the one to report.
+    unique: dict = {}
+    for c in constraints:
+        unique.setdefault((c.kind, c.lhs, c.rhs), c)
+    constraints = list(unique.values())
+    cost = len(constraints) + _distinct_terms(constraints)
     period = 1
-    while period <= MAX_PERIOD:
+    while period <= MAX_PERIOD and period * cost <= MAX_WORK:
         try:
             classes = [
                 _residue_class(constraints, symbol, period, r, minimum, maximum)
@@ -713,10 +725,35 @@ def _residue_class(
     return allowed
 
 
+def _distinct_terms(constraints: Sequence[ConstraintLike]) -> int:
+    """Sub-expressions one residue evaluates (each once: ``_Residue`` memoizes them)."""
+    seen: set = set()
+    stack = [side for c in constraints for side in (c.lhs, c.rhs)]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, int) or expr in seen:
+            continue
+        seen.add(expr)
+        stack.extend(expr.args)
+    return len(seen)
+
+
+def _terms(expr: Dim, memo: dict) -> int:
+    """Terms counted with repetition: what one compiled evaluation walks."""
+    if isinstance(expr, int) or not expr.args:
+        return 1
+    found = memo.get(expr)
+    if found is None:
+        found = memo[expr] = 1 + sum(_terms(a, memo) for a in expr.args)
+    return found
+
+
 def _enumerate(
     constraints: Sequence[ConstraintLike], symbol: sympy.Symbol, minimum: int, maximum: int | None
 ) -> SizeSet:
-    last = minimum + SEARCH_LIMIT - 1
+    memo: dict = {}
+    cost = sum(_terms(c.lhs, memo) + _terms(c.rhs, memo) for c in constraints)
+    last = minimum + max(16, min(SEARCH_LIMIT, MAX_WORK // max(cost, 1))) - 1
     if maximum is not None:
         last = min(last, maximum)
     check = _checker(constraints)
