@@ -32,7 +32,52 @@ def analyze(
 ) -> Report:
     """Infer every layer of ``spec``; sizes bind free symbols (H=224) or override params."""
     bound = {**(sizes or {}), **more_sizes}
-    return _Analysis(spec, bound, strict, limits).run()
+    analysis = _Analysis(spec, bound, strict, limits)
+    try:
+        return analysis.run()
+    except RecursionError:
+        # A backstop: MAX_NESTING stops the walk long before sympy's recursion runs out.
+        return Report(
+            spec_name=spec.name,
+            file=getattr(spec.source, "file", None),
+            input_shape=(),
+            sizes=bound,
+            layers=[],
+            output=None,
+            diagnostics=_locate(
+                [
+                    Diagnostic(
+                        Severity.ERROR,
+                        "limit-exceeded",
+                        "the size expressions nest too deeply to analyse",
+                        path=(),
+                        hint="bind the free sizes with --input to check concrete sizes",
+                    )
+                ],
+                spec.source,
+            ),
+        )
+
+
+MAX_NESTING = 16
+"""Deepest floor/ceiling nesting of a free size (one level per stride that does not divide out).
+
+Real networks stay near 5 (ResNet-152, U-Net, MobileNetV2); each level can double the period of
+the exact solver and sympy's own recursion gives out near 150.
+"""
+
+MAX_TERMS = 400
+"""Largest size expression, in terms counted with repetition (the specs here stay under 40).
+
+Concatenating a branch with its own strided copy along a spatial axis doubles the expression
+at each level; sympy's simplification of ``Mod`` and ``floor`` then grows as fast.
+"""
+
+MAX_ERRORS = 200
+"""Errors after which the walk stops: each error can scan every name in scope for a hint."""
+
+MAX_TILING_CHECKS = 256
+"""Distinct symbolic tiling remainders checked against the valid sizes; the rest get a note."""
 
 
 class _Analysis:
@@ -172,12 +217,41 @@ class _Analysis:
         self.causal: set[str] = set()
         rows: list[LayerRow] = []
         failed: set[str] = set()
+        nesting: dict[Any, tuple[int, int]] = {}
+        errors = counted = 0
         for node in graph.nodes:
+            errors += sum(d.is_error for d in self.diagnostics[counted:])
+            counted = len(self.diagnostics)
+            if errors >= MAX_ERRORS:
+                self.emit(
+                    Severity.ERROR,
+                    "limit-exceeded",
+                    f"more than {MAX_ERRORS} errors; the layers from here on were not checked",
+                    node.path,
+                    layer=node.name,
+                )
+                break
             if any(i in failed for i in node.inputs):
                 failed.add(node.name)
                 continue
             inferred = self.infer(node, [shapes[i] for i in node.inputs])
             if inferred is None:
+                failed.add(node.name)
+                continue
+            measured = [_complexity(d, nesting) for d in inferred.shape]
+            depth = max((m[0] for m in measured), default=0)
+            terms = max((m[1] for m in measured), default=0)
+            if depth > MAX_NESTING or terms > MAX_TERMS:
+                self.emit(
+                    Severity.ERROR,
+                    "limit-exceeded",
+                    f"layer {node.name!r}: its output size nests {depth} floor/ceiling levels "
+                    f"deep in {terms} terms; free sizes are analysed up to {MAX_NESTING} levels "
+                    f"and {MAX_TERMS} terms",
+                    node.path,
+                    "bind the free sizes with --input to check concrete sizes",
+                    node.name,
+                )
                 failed.add(node.name)
                 continue
             shapes[node.name] = tuple(inferred.shape)
@@ -411,7 +485,17 @@ class _Analysis:
                 ("input", "shape"),
             )
         for name, sizes in sets.items():
-            if sizes.is_empty:
+            if sizes.is_empty and not sizes.exact:
+                # Sizes were tried one by one up to a bound: larger ones may well be valid.
+                self.emit(
+                    Severity.WARNING,
+                    "no-valid-size",
+                    f"no size of {name} up to {sizes.checked_up_to} makes every layer valid; "
+                    "larger sizes were not checked",
+                    ("input", "shape"),
+                    f"check a larger size with --input {name}=...",
+                )
+            elif sizes.is_empty:
                 self.emit(
                     Severity.ERROR,
                     "no-valid-size",
@@ -424,28 +508,78 @@ class _Analysis:
 
     def check_tiling(self, sets: Mapping[str, Any]) -> None:
         """A stride that drops pixels for some valid sizes: warn with the smallest such size."""
-        from . import domain
 
+        found: dict[tuple[Any, Any, str], tuple[int, str] | None] = {}
+        """Branches that drop the same pixels share one answer: (first bad size, exact set)."""
+        skipped: list[str] = []
         for dropped, zeros, formula, node in self.remainders:
             names = [str(s) for s in dropped.free_symbols]  # type: ignore[union-attr]
             if len(names) != 1 or names[0] not in sets:
                 continue
-            valid = sets[names[0]]
-            # Pixels beyond the padding zeros at the end are the only real loss.
-            tiles = domain.Constraint("ge", zeros, dropped, node.name)
-            clean = domain.valid_sizes([tiles], symbol(names[0]))
-            bad = next((n for n in valid.first(64) if n not in clean), None)
-            if bad is None:
+            key = (dropped, zeros, names[0])
+            if key not in found:
+                if len(found) >= MAX_TILING_CHECKS:
+                    skipped.append(node.name)
+                    continue
+                found[key] = self.first_untiled(sets[names[0]], dropped, zeros, names[0])
+            answer = found[key]
+            if answer is None:
                 continue
+            bad, exact = answer
             self.emit(
                 Severity.ERROR if self.strict else Severity.WARNING,
                 "stride-tiling",
                 f"layer {node.name!r}: the stride does not tile its input for some sizes, "
-                f"e.g. {names[0]}={bad} ({formula}); exact for {clean.describe(names[0])}",
+                f"e.g. {names[0]}={bad} ({formula}); exact for {exact}",
                 (*node.path, "strides"),
                 "restrict the input size or pad",
                 node.name,
             )
+        if skipped:
+            self.emit(
+                Severity.NOTE,
+                "limit-exceeded",
+                f"tiling checked for the first {MAX_TILING_CHECKS} strided layers with free "
+                f"sizes only; not for {len(skipped)} more, from {skipped[0]!r}",
+                (),
+            )
+
+    @staticmethod
+    def first_untiled(
+        valid: Any, dropped: Value, zeros: Value, name: str
+    ) -> tuple[int, str] | None:
+        """The smallest valid size whose pixels a stride drops, and where none are dropped."""
+        from . import domain
+
+        # Pixels beyond the padding zeros at the end are the only real loss.
+        tiles = domain.Constraint("ge", zeros, dropped)
+        sym = symbol(name)
+        # The first valid sizes are checked directly; the exact set of sizes that tile (a
+        # residue solve of up to MAX_PERIOD classes) is only worth computing to warn.
+        bad = next(
+            (n for n in valid.first(64) if domain.first_failing([tiles], {sym: n}) is not None),
+            None,
+        )
+        if bad is None:
+            return None
+        return bad, domain.valid_sizes([tiles], sym).describe(name)
+
+
+def _complexity(value: Any, memo: dict[Any, tuple[int, int]]) -> tuple[int, int]:
+    """Levels of floor, ceiling, Mod, Max and Min in a size, and its terms with repetition.
+
+    Memoized on the shared sub-expressions, so linear in the distinct ones even when the terms
+    counted with repetition are exponentially many.
+    """
+    if isinstance(value, int) or not getattr(value, "args", None):
+        return 0, 1
+    found = memo.get(value)
+    if found is None:
+        parts = [_complexity(a, memo) for a in value.args]
+        level = 0 if value.is_Add or value.is_Mul or value.is_Pow else 1
+        found = (max(p[0] for p in parts) + level, 1 + sum(p[1] for p in parts))
+        memo[value] = found
+    return found
 
 
 def _div(a: Value, b: int) -> Value:
