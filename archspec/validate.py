@@ -63,10 +63,13 @@ def _fields_of(model: type[BaseModel], data: Any, path: SpecPath) -> list[str]:
 
     node = data
     for part in path[:-1]:
-        node = node[part] if isinstance(node, (dict, list)) else None
+        try:
+            node = node[part] if isinstance(node, (dict, list)) else None
+        except (KeyError, IndexError, TypeError):
+            node = None
     if isinstance(node, dict):
         kind = node.get("type")
-        if kind in LAYER_KINDS:
+        if isinstance(kind, str) and kind in LAYER_KINDS:  # any value may stand there
             return list(LAYER_KINDS[kind].model_fields)
         if kind == "block":
             return list(BlockUse.model_fields)
