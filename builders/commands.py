@@ -196,7 +196,7 @@ def _load_model(path: Path) -> Any:
     import builders  # noqa: F401  (registers the custom layers for safe loading)
 
     try:
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad file
         raise click.ClickException(f"{path}: cannot load the model ({exc})") from None
 
