@@ -102,7 +102,9 @@ def _merge_misspellings(found: list[Diagnostic]) -> list[Diagnostic]:
         if d.code == "unknown-key" and d.hint and d.hint.startswith("did you mean")
     }
     return [
-        d for d in found if not (d.code == "missing-key" and (d.path[:-1], d.path[-1]) in meant)
+        d
+        for d in found
+        if not (d.code == "missing-key" and d.path and (d.path[:-1], d.path[-1]) in meant)
     ]
 
 
