@@ -33,6 +33,9 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/check_speed.py
 
+fuzz: setup
+	$(PY) scripts/fuzz.py --minutes 5
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
 
