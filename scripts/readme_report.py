@@ -17,10 +17,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme_section import Section
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-BEGIN = "<!-- report:begin -->"
-END = "<!-- report:end -->"
+SECTION = Section("report", "scripts/readme_report.py")
+BEGIN, END = SECTION.begin, SECTION.end
 COMMAND = ("report", "specs/lenet5.yaml")
 
 
@@ -53,12 +56,8 @@ def section(root: Path = ROOT) -> str:
 
 
 def replace_section(text: str, body: str) -> str:
-    """``text`` with the part between the markers replaced; ValueError without markers."""
-    start = text.find(BEGIN)
-    end = text.find(END, start + len(BEGIN)) if start >= 0 else -1
-    if start < 0 or end < 0:
-        raise ValueError(f"README.md has no {BEGIN} ... {END} section")
-    return text[: start + len(BEGIN)] + body + text[end:]
+    """``text`` with the report section replaced; ValueError without markers."""
+    return SECTION.replace(text, body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,20 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
     parser.add_argument("--readme", type=Path, default=README)
     args = parser.parse_args(argv)
-    text = args.readme.read_text()
-    updated = replace_section(text, section())
-    if args.check:
-        if updated != text:
-            print(
-                f"{args.readme}: the report example is stale; run python scripts/readme_report.py",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    if updated != text:
-        args.readme.write_text(updated)
-        print(f"updated {args.readme}")
-    return 0
+    return SECTION.update(args.readme, section, check=args.check)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,14 @@ from archspec.report import Report
 from archspec.spec import Spec
 from archspec.symbols import as_int
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme_section import Section
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SPECS = ROOT / "specs"
-BEGIN = "<!-- specs:begin -->"
-END = "<!-- specs:end -->"
+SECTION = Section("specs", "scripts/spec_table.py")
+BEGIN, END = SECTION.begin, SECTION.end
 
 STATED_SIZE = 224
 """Where a spec leaves a spatial size free, its costs are shown at 224, ImageNet's usual size."""
@@ -227,12 +230,8 @@ def section(specs: Path = SPECS, base: Path = ROOT) -> str:
 
 
 def replace_section(text: str, body: str) -> str:
-    """``text`` with the part between the markers replaced; ValueError without markers."""
-    start = text.find(BEGIN)
-    end = text.find(END, start + len(BEGIN)) if start >= 0 else -1
-    if start < 0 or end < 0:
-        raise ValueError(f"README.md has no {BEGIN} ... {END} section")
-    return text[: start + len(BEGIN)] + body + text[end:]
+    """``text`` with the specs table replaced; ValueError without markers."""
+    return SECTION.replace(text, body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -241,25 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--specs", type=Path, default=SPECS)
     args = parser.parse_args(argv)
-    text = args.readme.read_text()
-    try:
-        replace_section(text, "")
-    except ValueError as exc:
-        print(f"{args.readme}: {exc}", file=sys.stderr)
-        return 2
-    updated = replace_section(text, section(args.specs, args.readme.resolve().parent))
-    if args.check:
-        if updated != text:
-            print(
-                f"{args.readme}: the specs table is stale; run python scripts/spec_table.py",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    if updated != text:
-        args.readme.write_text(updated)
-        print(f"updated {args.readme}")
-    return 0
+    base = args.readme.resolve().parent
+    return SECTION.update(args.readme, lambda: section(args.specs, base), check=args.check)
 
 
 if __name__ == "__main__":
