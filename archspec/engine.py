@@ -8,6 +8,7 @@ sympy symbols, and every condition they must meet is solved exactly at the end b
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -57,6 +58,30 @@ def analyze(
                 spec.source,
             ),
         )
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The names in scope and the input shape for given sizes, as the analysis computes them.
+
+    The builder needs exactly the values the engine reasoned with, so it asks for them here
+    instead of re-deriving them; ``errors`` is empty when ``env`` and ``input_shape`` are set.
+    """
+
+    env: dict[str, Value] | None
+    input_shape: tuple[Value, ...] | None
+    errors: list[Diagnostic]
+
+
+def bind(spec: Spec, sizes: Mapping[str, int]) -> Binding:
+    """Bind ``sizes`` (free symbols or params) in ``spec`` and evaluate its input shape."""
+    analysis = _Analysis(spec, sizes, False, DEFAULT_LIMITS)
+    env = analysis.environment()
+    shape = analysis.input_shape(env) if env is not None else None
+    errors = _locate([d for d in analysis.diagnostics if d.is_error], spec.source)
+    if env is None or shape is None:
+        return Binding(None, None, errors)
+    return Binding(env, shape, [])
 
 
 MAX_NESTING = 16

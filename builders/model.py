@@ -16,11 +16,10 @@ from typing import Any
 import keras
 
 from archspec.diagnostics import SpecError
-from archspec.engine import _Analysis, analyze
+from archspec.engine import analyze, bind
 from archspec.expr import Value
 from archspec.graph import INPUT, Graph, expand
 from archspec.layers import Context, LayerError
-from archspec.limits import DEFAULT_LIMITS
 from archspec.report import Report
 from archspec.spec import Spec
 from archspec.symbols import as_int, is_symbolic
@@ -67,7 +66,10 @@ def build(spec: Spec, sizes: Mapping[str, int] | None = None, *,
     report = analyze(spec, bound)
     if not report.ok:
         raise SpecError(report.errors)
-    env, input_shape = _environment(spec, bound)
+    binding = bind(spec, bound)
+    if binding.env is None or binding.input_shape is None:
+        raise SpecError(binding.errors)
+    env, input_shape = binding.env, binding.input_shape
     graph, found = expand(spec, env)
     if graph is None:  # the engine expanded the same spec without errors
         raise SpecError([d for d in found if d.is_error])
@@ -75,17 +77,6 @@ def build(spec: Spec, sizes: Mapping[str, int] | None = None, *,
     _need_concrete_weights(report, live)
     builder = _Builder(spec, env, graph, report, MIXED_POLICY if mixed_precision else None)
     return builder.run(input_shape, live)
-
-
-def _environment(spec: Spec, sizes: Mapping[str, int]) -> tuple[dict[str, Value],
-                                                                 tuple[Value, ...]]:
-    """The names in scope and the input shape exactly as the engine computed them."""
-    analysis = _Analysis(spec, sizes, False, DEFAULT_LIMITS)
-    env = analysis.environment()
-    shape = analysis.input_shape(env) if env is not None else None
-    if env is None or shape is None:
-        raise SpecError([d for d in analysis.diagnostics if d.is_error])
-    return env, shape
 
 
 def _live(graph: Graph) -> set[str]:
