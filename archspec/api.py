@@ -65,6 +65,7 @@ def analyze(
     sizes: Mapping[str, int] | None = None,
     *,
     strict: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
     **more_sizes: int,
 ) -> Report:
     """Shapes, parameters, receptive fields, MACs and valid input sizes of every layer.
@@ -77,8 +78,8 @@ def analyze(
     from .engine import analyze as run
 
     if not isinstance(spec, Spec):
-        spec = load(spec)
-    return run(spec, sizes, strict=strict, **more_sizes)
+        spec = load(spec, limits=limits)
+    return run(spec, sizes, strict=strict, limits=limits, **more_sizes)
 
 
 def dump(spec: Spec) -> str:

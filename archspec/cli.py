@@ -13,12 +13,14 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .diagnostics import Diagnostic, Severity, SpecError
+from .limits import DEFAULT_LIMITS, Limits
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -91,6 +93,22 @@ def parse_sizes(text: str | None) -> dict[str, int]:
     return sizes
 
 
+def parse_limits(items: Sequence[str]) -> Limits:
+    """``("max_nodes=10000", "max_layers=2000")`` -> DEFAULT_LIMITS with those two replaced."""
+    names = [f.name for f in fields(Limits)]
+    changes: dict[str, int] = {}
+    for item in items:
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if key not in names or not sep or not value.isdigit() or len(value) > 12 or not int(value):
+            raise click.BadParameter(
+                f"expected NAME=POSITIVE_INTEGER with NAME one of {', '.join(names)}; "
+                f"got {item!r}",
+                param_hint="--limit",
+            )
+        changes[key] = int(value)
+    return replace(DEFAULT_LIMITS, **changes)
+
+
 def spec_files(paths: Sequence[str]) -> list[Path]:
     """Files as given; directories are searched for .yaml/.yml/.json specs."""
     found: list[Path] = []
@@ -107,12 +125,14 @@ def spec_files(paths: Sequence[str]) -> list[Path]:
     return found
 
 
-def load_or_diagnose(path: Path) -> tuple[Any, list[Diagnostic]]:
+def load_or_diagnose(
+    path: Path, limits: Limits = DEFAULT_LIMITS
+) -> tuple[Any, list[Diagnostic]]:
     from .api import parse_document
     from .loader import load_file
 
     try:
-        document = load_file(path)
+        document = load_file(path, limits=limits)
     except SpecError as exc:
         return None, exc.diagnostics
     return parse_document(document)
@@ -168,20 +188,35 @@ def cli() -> None:
 )
 @click.option("--strict", is_flag=True, help="Treat warnings (dropped pixels...) as errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
-def check(paths: tuple[str, ...], input_: str | None, fmt: str, strict: bool, quiet: bool) -> None:
+@click.option(
+    "--limit",
+    "limit_items",
+    multiple=True,
+    metavar="NAME=N",
+    help="Change a bound on hostile input, e.g. --limit max_nodes=10000 (see SECURITY.md).",
+)
+def check(
+    paths: tuple[str, ...],
+    input_: str | None,
+    fmt: str,
+    strict: bool,
+    quiet: bool,
+    limit_items: tuple[str, ...],
+) -> None:
     """Validate spec files (directories are searched). Exit 1 when any spec is invalid."""
     from .engine import analyze
 
     sizes = parse_sizes(input_)
+    limits = parse_limits(limit_items)
     files = spec_files(paths)
     if not files:
         raise click.UsageError("no spec files (.yaml, .yml, .json) found")
     everything: list[Diagnostic] = []
     failed = 0
     for path in files:
-        spec, found = load_or_diagnose(path)
+        spec, found = load_or_diagnose(path, limits)
         if spec is not None:
-            found = analyze(spec, sizes, strict=strict).diagnostics
+            found = analyze(spec, sizes, strict=strict, limits=limits).diagnostics
         bad = any(d.is_error for d in found) or (
             strict and any(d.severity is Severity.WARNING for d in found)
         )

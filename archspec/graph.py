@@ -188,7 +188,7 @@ class _Expander:
                     "limit-exceeded",
                     f"the spec expands to more than {self.limits.max_layers} layers",
                     here,
-                    "raise Limits.max_layers if this is meant",
+                    "if this is meant, raise it: --limit max_layers=N",
                 )
                 raise _Stop
             self.names[name] = len(self.pending)

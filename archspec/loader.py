@@ -134,7 +134,7 @@ def _decode(text: str | bytes, file: str, limits: Limits) -> str:
             file,
             "limit-exceeded",
             f"the file is {size} {unit}; the limit is {limits.max_bytes}",
-            hint="spec files are a few kilobytes; raise Limits.max_bytes if this is meant",
+            hint="spec files are a few kilobytes; if this is meant, raise it: --limit max_bytes=N",
         )
     if isinstance(text, bytes):
         if text.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -195,7 +195,7 @@ def _too_deep(file: str, limits: Limits, where: Position | None) -> NoReturn:
         "limit-exceeded",
         f"nesting deeper than {depth} levels",
         where,
-        "real specs nest a few levels deep; raise Limits.max_depth if this is meant"
+        "real specs nest a few levels deep; if this is meant, raise it: --limit max_depth=N"
         if depth == limits.max_depth
         else f"Python's recursion limit allows {depth} levels, less than Limits.max_depth",
     )
@@ -212,7 +212,7 @@ def _too_many(
     _fail(
         file,
         "limit-exceeded",
-        f"{message}; the limit is {limits.max_nodes} (Limits.max_nodes)",
+        f"{message}; the limit is {limits.max_nodes} (--limit max_nodes=N)",
         where,
         hint,
     )
@@ -471,7 +471,7 @@ class _Converter:
             self.file,
             "limit-exceeded",
             f"an integer of more than {self.limits.max_int_digits} digits; "
-            f"that is the limit (Limits.max_int_digits)",
+            f"that is the limit (--limit max_int_digits=N)",
             _at(node.start_mark),
             "no size, count or hyperparameter needs so many",
         )
@@ -599,7 +599,7 @@ def _scan_json(
                 file,
                 "limit-exceeded",
                 f"an integer of {len(token.lstrip('-'))} digits; the limit is "
-                f"{limits.max_int_digits} (Limits.max_int_digits)",
+                f"{limits.max_int_digits} (--limit max_int_digits=N)",
                 where,
                 "no size, count or hyperparameter needs so many",
             )

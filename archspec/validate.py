@@ -8,6 +8,7 @@ key itself for a misspelt key.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -51,6 +52,8 @@ _MEMBER_NAMES = frozenset(
         "literal",
         "none",
         "ParametricActivation",
+        "activation-name",
+        "activation-mapping",
     }
 )
 
@@ -148,7 +151,10 @@ def _describe(
         field = path[-1] if path and isinstance(path[-1], str) else "value"
         return (f"{msg}. Received: {field}={value!r}", None, "out-of-range")
     if kind == "literal_error":
-        return (f"{msg}, got {value!r}", None, "bad-value")
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        guess = did_you_mean(value, expected) if isinstance(value, str) else None
+        return (f"{msg}, got {value!r}", f"did you mean {guess!r}?" if guess else None,
+                "bad-value")
     if kind == "string_pattern_mismatch":
         return (
             f"{value!r} is not a valid name: use letters, digits, '_' and '-', "

@@ -117,6 +117,33 @@ def test_negative_kernel(tmp_path: Path) -> None:
     assert "kernel=-3" in d["message"]
 
 
+@pytest.mark.parametrize(
+    ("activation", "message", "hint"),
+    [
+        ("{type: relu, alpha: 0.2}", "relu takes no alpha", None),
+        ("relu7", "Input should be", "did you mean 'relu'?"),
+        ("7", "an activation is a name (relu) or a mapping", None),
+    ],
+)
+def test_activation_mistakes_get_one_error_each(
+    tmp_path: Path, activation: str, message: str, hint: str | None
+) -> None:
+    row = f"  - {{name: c1, type: conv2d, filters: 4, kernel: 3, activation: {activation}}}\n"
+    code, diags = check(tmp_path, row)
+    assert code == 1
+    assert len(diags) == 1, diags
+    (d,) = diags
+    assert message in d["message"]
+    assert d["hint"] == hint
+    assert d["path"] == "layers[0].activation"
+    assert (d["line"], d["column"]) == (5, col(row, activation))
+
+
+def test_alpha_where_it_belongs_is_accepted(tmp_path: Path) -> None:
+    row = "  - {name: c1, type: conv2d, filters: 4, kernel: 3, activation: {type: elu, alpha: 2}}\n"
+    assert check(tmp_path, row)[0] == 0
+
+
 def test_output_too_small_names_layer_and_formula(tmp_path: Path) -> None:
     body = """\
       - {name: c1, type: conv2d, filters: 4, kernel: 5}
@@ -187,3 +214,23 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path: Path, content: bytes
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
+
+
+def test_limits_are_configurable_from_the_command_line() -> None:
+    spec = str(Path(__file__).resolve().parent.parent / "specs" / "resnet50.yaml")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["check", spec]).exit_code == 0
+    result = runner.invoke(cli, ["check", "--format", "json", "--limit", "max_layers=50", spec])
+    assert result.exit_code == 1
+    (d,) = json.loads(result.output)
+    assert d["code"] == "limit-exceeded" and "50 layers" in d["message"]
+    assert "--limit max_layers=N" in d["hint"]
+    assert runner.invoke(cli, ["check", "--limit", "max_layers=5000", spec]).exit_code == 0
+
+
+@pytest.mark.parametrize("item", ["max_layer=50", "max_layers=0", "max_layers=-3", "max_layers"])
+def test_a_bad_limit_is_a_usage_error(item: str) -> None:
+    spec = str(Path(__file__).resolve().parent.parent / "specs" / "lenet5.yaml")
+    result = CliRunner().invoke(cli, ["check", "--limit", item, spec])
+    assert result.exit_code == 2
+    assert "max_nodes" in result.output  # the valid names are listed

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from .base import Context, Inferred, LayerBase, Shape, StrictModel, product
+from .base import Context, Inferred, LayerBase, LayerError, Shape, StrictModel, product
 
 ActivationName = Literal[
     "linear",
@@ -33,6 +33,9 @@ ActivationName = Literal[
 ]
 
 
+WITH_ALPHA = ("leaky_relu", "elu")
+
+
 class ParametricActivation(StrictModel):
     """``{type: leaky_relu, alpha: 0.1}``: an activation with its hyperparameter spelt out."""
 
@@ -42,8 +45,38 @@ class ParametricActivation(StrictModel):
         description="Slope for x < 0 (leaky_relu, default 0.01) or scale (elu, default 1).",
     )
 
+    @model_validator(mode="after")
+    def _alpha_belongs(self) -> ParametricActivation:
+        # An alpha that nothing reads would be silently ignored by the built model.
+        if self.alpha is not None and self.type not in WITH_ALPHA:
+            raise ValueError(
+                f"{self.type} takes no alpha; only {' and '.join(WITH_ALPHA)} do. "
+                f"Write `activation: {self.type}`"
+            )
+        return self
 
-Activation = Union[ActivationName, ParametricActivation]
+
+def _activation_form(value: object) -> str | None:
+    # Tagged by form, so that a mapping's mistakes are not buried under the name branch's.
+    if isinstance(value, str):
+        return "activation-name"
+    if isinstance(value, (dict, ParametricActivation)):
+        return "activation-mapping"
+    return None
+
+
+Activation = Annotated[
+    Union[
+        Annotated[ActivationName, Tag("activation-name")],
+        Annotated[ParametricActivation, Tag("activation-mapping")],
+    ],
+    Discriminator(
+        _activation_form,
+        custom_error_type="activation_form",
+        custom_error_message="an activation is a name (relu) or a mapping "
+        "({type: leaky_relu, alpha: 0.1})",
+    ),
+]
 
 LEAKY_RELU_DEFAULT_ALPHA = 0.01
 """The lecture's Leaky ReLU is max(0.01x, x); Keras's own default slope is 0.3."""
@@ -153,8 +186,6 @@ class PReLU(LayerBase):
         shape = inputs[0]
         for axis in self.shared_axes or []:
             if axis > len(shape):
-                from .base import LayerError
-
                 raise LayerError(
                     f"shared axis {axis} does not exist in an input of rank {len(shape)}",
                     "shared_axes",
