@@ -458,18 +458,23 @@ def _md_value(value: Any) -> str:
     return _md(plain(value), code=concrete(value) is None)
 
 
+def _table_columns(frozen: bool, formulas: bool) -> list[str]:
+    """Markdown's and HTML's columns; non-trainable only where some layer has frozen weights."""
+    return [
+        "#", "name", "type", "output", "params",
+        *(["non-trainable"] if frozen else []),
+        "RF", "jump", "MACs", "memory",
+        *(["formulas"] if formulas else []),
+    ]
+
+
 def to_markdown(
     report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH, formulas: bool = False
 ) -> str:
     """A GitHub-flavoured table and totals list, for READMEs and pull requests."""
     rows = display_rows(report, depth)
     frozen = _has_frozen(rows)
-    head = ["#", "name", "type", "output", "params"]
-    if frozen:
-        head.append("non-trainable")
-    head += ["RF", "jump", "MACs", "memory"]
-    if formulas:
-        head.append("formulas")
+    head = _table_columns(frozen, formulas)
     align = {"#", "params", "non-trainable", "RF", "jump", "MACs", "memory"}
     lines = [
         f"**{_md(_title(report))}**",
@@ -580,12 +585,7 @@ def to_html(
     e = html.escape
     rows = display_rows(report, depth)
     frozen = _has_frozen(rows)
-    head = ["#", "name", "type", "output", "params"]
-    if frozen:
-        head.append("non-trainable")
-    head += ["RF", "jump", "MACs", "memory"]
-    if formulas:
-        head.append("formulas")
+    head = _table_columns(frozen, formulas)
     out = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
