@@ -82,6 +82,10 @@ class TrainError(RuntimeError):
 # --------------------------------------------------------------------------- files
 
 
+TEMPORARY_PREFIXES = (".tmp-", ".partial-")
+"""Names of files being written; a resumed run removes those a killed process left."""
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` to write; rename it over ``path`` on success.
@@ -90,7 +94,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     file format from it (``.keras``, ``.weights.h5``, ``.png``).
     """
     path = Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    tmp = path.with_name(f"{TEMPORARY_PREFIXES[0]}{os.getpid()}-{path.name}")
     try:
         yield tmp
         _fsync(tmp)
@@ -118,8 +122,10 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def __init__(self, filepath: str | Path, **kwargs: Any) -> None:
         self._final_path = Path(filepath)
-        super().__init__(str(self._final_path.with_name(f".partial-{self._final_path.name}")),
-                         **kwargs)
+        super().__init__(
+            str(self._final_path.with_name(f"{TEMPORARY_PREFIXES[1]}{self._final_path.name}")),
+            **kwargs,
+        )
 
     def _save_model(self, epoch: int, batch: int | None, logs: dict | None) -> None:
         tmp = Path(self.filepath)
@@ -557,6 +563,10 @@ def _factory(
 
 
 def _prepare_run_dir(out_dir: Path, files: Path, backup: Path, resume: bool, chief: bool) -> None:
+    # A killed process may leave the temporaries it was writing; the real files are whole.
+    for leftover in out_dir.rglob(".*") if out_dir.is_dir() else ():
+        if leftover.is_file() and leftover.name.startswith(TEMPORARY_PREFIXES):
+            leftover.unlink(missing_ok=True)
     if resume:
         if not backup.exists():
             finished = (out_dir / "metrics.json").exists()

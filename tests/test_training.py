@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import socket
@@ -243,6 +244,97 @@ def test_a_killed_run_resumes_at_the_next_epoch(tmp_path):
     assert not (out / "backup").exists()
     with pytest.raises(TrainError, match="already finished"):
         train_model(module.build, module.CONFIG, None, out, resume=True, verbose=0)
+
+
+KILLABLE = """
+import sys
+from pathlib import Path
+import keras
+from archspec.training_config import TrainConfig
+from builders.train import train_model
+
+CONFIG = TrainConfig(epochs=60, batch_size=64, optimizer={"type": "adam", "learning_rate": 0.01})
+
+
+def build():
+    return keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(8, 3, activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
+class Started(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        Path(sys.argv[2]).touch()
+
+
+if __name__ == "__main__":
+    train_model(build, CONFIG, None, sys.argv[1], resume=sys.argv[3] == "resume", verbose=0,
+                callbacks=[Started()])
+"""
+
+
+def assert_run_is_whole(out: Path, build) -> None:
+    """Whatever a kill left under its final names is complete: models, weights, JSON, CSV."""
+    for path in out.glob("*.keras"):
+        keras.saving.load_model(path, safe_mode=True)
+    for path in out.rglob("*.json"):
+        json.loads(path.read_text())
+    if (out / "history.csv").exists():
+        rows = history_rows(out / "history.csv")
+        assert all(None not in row.values() and "" not in row.values() for row in rows), rows
+    weights = out / "backup" / "latest.weights.h5"
+    if weights.exists():
+        build().load_weights(weights)
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_kills_at_random_moments_leave_a_loadable_resumable_run(tmp_path):
+    """SIGKILL at seeded random moments of training, saving included; then finish the run."""
+    import random
+    import time
+
+    from builders.train import train_model
+
+    rng = random.Random(8)
+    driver = tmp_path / "killable.py"
+    driver.write_text(KILLABLE)
+    out = tmp_path / "run"
+    spec = importlib.util.spec_from_file_location("killable", driver)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    kills = 0
+    for attempt in range(3):
+        started = tmp_path / f"started-{attempt}"
+        mode = "resume" if (out / "backup").is_dir() else "fresh"
+        proc = subprocess.Popen([sys.executable, str(driver), str(out), str(started), mode],
+                                env=python_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), proc.communicate()[1][-2000:]
+        time.sleep(rng.uniform(0.0, 2.0))
+        if proc.poll() is None:
+            proc.kill()
+            kills += 1
+        proc.communicate()
+        assert_run_is_whole(out, module.build)
+        if (out / "metrics.json").exists():
+            break
+    assert kills >= 1, "every run finished before it could be killed"
+    if not (out / "metrics.json").exists():
+        result = train_model(module.build, module.CONFIG, None, out,
+                             resume=(out / "backup").is_dir(), verbose=0)
+        assert result.metrics.epochs == module.CONFIG.epochs
+    assert_run_is_whole(out, module.build)
+    leftovers = [p.name for p in out.rglob(".*") if p.name.startswith((".tmp-", ".partial-"))]
+    assert not leftovers, "a resumed run clears the temporaries of the killed ones"
+    epochs = [int(r["epoch"]) for r in history_rows(out / "history.csv")]
+    assert epochs == list(range(1, module.CONFIG.epochs + 1))
 
 
 @pytest.mark.keras
