@@ -277,10 +277,16 @@ if __name__ == "__main__":
 
 
 def assert_run_is_whole(out: Path, build) -> None:
-    """Whatever a kill left under its final names is complete: models, weights, JSON, CSV."""
-    for path in out.glob("*.keras"):
+    """Whatever a kill left under its final names is complete: models, weights, JSON, CSV.
+
+    Temporaries being written (hidden ``.tmp-*`` and ``.partial-*`` files) may be cut short.
+    """
+    def final(paths):
+        return [p for p in paths if not p.name.startswith(".")]
+
+    for path in final(out.glob("*.keras")):
         keras.saving.load_model(path, safe_mode=True)
-    for path in out.rglob("*.json"):
+    for path in final(out.rglob("*.json")):
         json.loads(path.read_text())
     if (out / "history.csv").exists():
         rows = history_rows(out / "history.csv")
