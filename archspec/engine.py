@@ -78,9 +78,9 @@ def bind(spec: Spec, sizes: Mapping[str, int]) -> Binding:
     analysis = _Analysis(spec, sizes, False, DEFAULT_LIMITS)
     env = analysis.environment()
     shape = analysis.input_shape(env) if env is not None else None
-    errors = _locate([d for d in analysis.diagnostics if d.is_error], spec.source)
     if env is None or shape is None:
-        return Binding(None, None, errors)
+        errors = [d for d in analysis.diagnostics if d.is_error]
+        return Binding(None, None, _locate(errors, spec.source))
     return Binding(env, shape, [])
 
 
