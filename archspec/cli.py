@@ -101,8 +101,7 @@ def parse_limits(items: Sequence[str]) -> Limits:
         key, sep, value = (part.strip() for part in item.partition("="))
         if key not in names or not sep or not value.isdigit() or len(value) > 12 or not int(value):
             raise click.BadParameter(
-                f"expected NAME=POSITIVE_INTEGER with NAME one of {', '.join(names)}; "
-                f"got {item!r}",
+                f"expected NAME=POSITIVE_INTEGER with NAME one of {', '.join(names)}; got {item!r}",
                 param_hint="--limit",
             )
         changes[key] = int(value)
@@ -125,9 +124,7 @@ def spec_files(paths: Sequence[str]) -> list[Path]:
     return found
 
 
-def load_or_diagnose(
-    path: Path, limits: Limits = DEFAULT_LIMITS
-) -> tuple[Any, list[Diagnostic]]:
+def load_or_diagnose(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[Diagnostic]]:
     from .api import parse_document
     from .loader import load_file
 

@@ -397,8 +397,19 @@ class SizeSet:
     covers ``lower..checked_up_to`` and membership above it is evaluated directly.
     """
 
-    __slots__ = ("_bound", "_check", "_classes", "_constraints", "_symbol", "_tail",
-                 "checked_up_to", "exact", "lower", "period", "upper")
+    __slots__ = (
+        "_bound",
+        "_check",
+        "_classes",
+        "_constraints",
+        "_symbol",
+        "_tail",
+        "checked_up_to",
+        "exact",
+        "lower",
+        "period",
+        "upper",
+    )
 
     def __init__(
         self,
@@ -601,7 +612,7 @@ def _phrases(name: str, runs: list[tuple[int, int, int | None]], upper: int | No
         while starts:
             first = starts[0]
             group = [s for s in starts if s < first + m]
-            starts = starts[len(group):]
+            starts = starts[len(group) :]
             if len(group) == 1:
                 text = _wording(name, m, first, _last_upto(m, first, None, upper))
             else:
@@ -761,7 +772,12 @@ def _enumerate(
     intervals = _join([(n, n) for n in members])
     complete = maximum is not None and last >= maximum
     return SizeSet(
-        1, [intervals], minimum, maximum, constraints=constraints, symbol=symbol,
+        1,
+        [intervals],
+        minimum,
+        maximum,
+        constraints=constraints,
+        symbol=symbol,
         checked_up_to=None if complete else last,
     )
 

@@ -461,9 +461,16 @@ def _md_value(value: Any) -> str:
 def _table_columns(frozen: bool, formulas: bool) -> list[str]:
     """Markdown's and HTML's columns; non-trainable only where some layer has frozen weights."""
     return [
-        "#", "name", "type", "output", "params",
+        "#",
+        "name",
+        "type",
+        "output",
+        "params",
         *(["non-trainable"] if frozen else []),
-        "RF", "jump", "MACs", "memory",
+        "RF",
+        "jump",
+        "MACs",
+        "memory",
         *(["formulas"] if formulas else []),
     ]
 

@@ -207,9 +207,7 @@ def same_padding(size: Dim, kernel_eff: int, stride: int) -> tuple[Dim, Dim]:
     return before, _tidy(total - before)
 
 
-def dropped_pixels(
-    size: Dim, kernel: int, stride: int, padding: Padding, dilation: int = 1
-) -> Dim:
+def dropped_pixels(size: Dim, kernel: int, stride: int, padding: Padding, dilation: int = 1) -> Dim:
     """Input pixels at the end that no window reaches, because S does not tile the input.
 
     The lecture's ``(W - F + 2P)/S + 1`` coming out as a fraction. Only real pixels count:

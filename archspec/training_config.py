@@ -190,7 +190,9 @@ class TrainConfig(_Strict):
         False, description="The model outputs logits rather than softmax probabilities."
     )
     label_smoothing: float | None = Field(
-        None, ge=0, lt=1,
+        None,
+        ge=0,
+        lt=1,
         description="Blend one-hot targets with the uniform distribution (categorical loss).",
     )
     metrics: list[Metric] = Field(
@@ -206,7 +208,9 @@ class TrainConfig(_Strict):
         0.1, gt=0, lt=1, description="Fraction of all images held out for validation."
     )
     test_split: float = Field(
-        0.2, ge=0, lt=1,
+        0.2,
+        ge=0,
+        lt=1,
         description="Fraction of all images held out for testing, when the data has no test set.",
     )
 

@@ -153,8 +153,7 @@ def _describe(
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         guess = did_you_mean(value, expected) if isinstance(value, str) else None
-        return (f"{msg}, got {value!r}", f"did you mean {guess!r}?" if guess else None,
-                "bad-value")
+        return (f"{msg}, got {value!r}", f"did you mean {guess!r}?" if guess else None, "bad-value")
     if kind == "string_pattern_mismatch":
         return (
             f"{value!r} is not a valid name: use letters, digits, '_' and '-', "

@@ -53,26 +53,40 @@ HAND_WRITTEN: dict[str, Callable[[Any], Any]] = {"lenet5": lenet5}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spec", type=Path, default=ROOT / "specs" / "lenet5.yaml")
-    parser.add_argument("--epochs", type=int, default=10,
-                        help="Timed epochs per model, after one warm-up epoch (default 10).")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="Default: the spec's train.batch_size.")
-    parser.add_argument("--tolerance", type=float, default=None,
-                        help="Fail (exit 1) when the ratio is off 1 by more, e.g. 0.05.")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=10,
+        help="Timed epochs per model, after one warm-up epoch (default 10).",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="Default: the spec's train.batch_size."
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="Fail (exit 1) when the ratio is off 1 by more, e.g. 0.05.",
+    )
     args = parser.parse_args(argv)
 
     try:
         from builders.model import build_model
     except ImportError as exc:
-        print(f"builders.model.build_model is not importable yet ({exc}); nothing to compare",
-              file=sys.stderr)
+        print(
+            f"builders.model.build_model is not importable yet ({exc}); nothing to compare",
+            file=sys.stderr,
+        )
         return 2
     import archspec
 
     spec = archspec.load(args.spec)
     if spec.name not in HAND_WRITTEN:
-        print(f"{args.spec}: no hand-written counterpart for spec '{spec.name}'; known: "
-              f"{', '.join(sorted(HAND_WRITTEN))}", file=sys.stderr)
+        print(
+            f"{args.spec}: no hand-written counterpart for spec '{spec.name}'; known: "
+            f"{', '.join(sorted(HAND_WRITTEN))}",
+            file=sys.stderr,
+        )
         return 2
 
     import keras
@@ -90,26 +104,36 @@ def main(argv: list[str] | None = None) -> int:
     if params["spec"] != params["hand"]:
         print(f"warning: parameter counts differ: {params}", file=sys.stderr)
     image_shape, units = model_io(models["spec"])
-    data = load_data(None, image_shape, num_classes=units, batch_size=batch_size,
-                     seed=config.seed)
+    data = load_data(None, image_shape, num_classes=units, batch_size=batch_size, seed=config.seed)
     steps = -(-data.num_train // batch_size)
     timers = {name: EpochTimer() for name in models}
     for model in models.values():
-        model.compile(optimizer=make_optimizer(config, steps), loss=make_loss(config),
-                      metrics=list(config.metrics))
+        model.compile(
+            optimizer=make_optimizer(config, steps),
+            loss=make_loss(config),
+            metrics=list(config.metrics),
+        )
         model.fit(data.train, epochs=1, verbose=0, shuffle=False)  # warm-up: trace, cache
     started = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         for name, model in models.items():
-            model.fit(data.train, initial_epoch=epoch, epochs=epoch + 1, verbose=0,
-                      shuffle=False, callbacks=[timers[name]])
+            model.fit(
+                data.train,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                verbose=0,
+                shuffle=False,
+                callbacks=[timers[name]],
+            )
     rates = {
         name: data.num_train * len(t.train_seconds) / sum(t.train_seconds)
         for name, t in timers.items()
     }
     ratio = rates["spec"] / rates["hand"]
-    print(f"{spec.name}: {data.num_train} images x {args.epochs} timed epochs, batch "
-          f"{batch_size}, {steps} steps/epoch ({time.perf_counter() - started:.1f} s)")
+    print(
+        f"{spec.name}: {data.num_train} images x {args.epochs} timed epochs, batch "
+        f"{batch_size}, {steps} steps/epoch ({time.perf_counter() - started:.1f} s)"
+    )
     for name, label in (("spec", "spec-built"), ("hand", "hand-written")):
         print(f"  {label:<13} {rates[name]:>10,.0f} images/s   {params[name]:>9,} params")
     print(f"  ratio spec/hand {ratio:.3f}")

@@ -21,20 +21,32 @@ from archspec.diagnostics import SpecError
 
 @click.command("build")
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Where to write the model (.keras).")
-@click.option("--input", "input_", metavar="H=..,W=..",
-              help="Concrete sizes for free symbols; the others stay None in Keras.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the model (.keras).",
+)
+@click.option(
+    "--input",
+    "input_",
+    metavar="H=..,W=..",
+    help="Concrete sizes for free symbols; the others stay None in Keras.",
+)
 @click.option("--summary", is_flag=True, help="Print Keras's layer summary.")
-@click.option("--mixed-precision", is_flag=True,
-              help="float16 compute, float32 weights and output (for GPUs).")
-def build(spec: str, output: str, input_: str | None, summary: bool,
-          mixed_precision: bool) -> None:
+@click.option(
+    "--mixed-precision",
+    is_flag=True,
+    help="float16 compute, float32 weights and output (for GPUs).",
+)
+def build(spec: str, output: str, input_: str | None, summary: bool, mixed_precision: bool) -> None:
     """Check SPEC, build it as a Keras model and save it. Exit 1 when the spec is invalid."""
     target = Path(output)
     if target.suffix != ".keras":
-        raise click.BadParameter(f"the model file must end in .keras, got {output!r}",
-                                 param_hint="-o/--output")
+        raise click.BadParameter(
+            f"the model file must end in .keras, got {output!r}", param_hint="-o/--output"
+        )
     if not target.parent.resolve().is_dir():
         raise click.BadParameter(f"{target.parent} is not a directory", param_hint="-o/--output")
     sizes = parse_sizes(input_)
@@ -62,8 +74,9 @@ def build(spec: str, output: str, input_: str | None, summary: bool,
 
 
 def _save_atomically(model: object, target: Path) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".keras",
-                                         dir=target.parent.resolve())
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=".keras", dir=target.parent.resolve()
+    )
     os.close(handle)
     try:
         model.save(temporary)  # type: ignore[attr-defined]

@@ -22,22 +22,46 @@ SPLITS = ("test", "validation", "train")
 
 @click.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Image folder (one subfolder per class) or .npz; default: built-in digits.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Image folder (one subfolder per class) or .npz; default: built-in digits.",
+)
 @click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Override train.batch_size.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Run folder; default runs/<spec name>/<timestamp>/.")
-@click.option("--resume", is_flag=True,
-              help="Continue an interrupted run (in --out, or the latest under runs/<name>/).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder; default runs/<spec name>/<timestamp>/.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted run (in --out, or the latest under runs/<name>/).",
+)
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 compute (for GPUs).")
 @click.option("--jit", is_flag=True, help="Compile steps with XLA.")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
-              help="tf.distribute strategy; multiworker reads TF_CONFIG.")
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default="auto",
+    show_default=True,
+    help="tf.distribute strategy; multiworker reads TF_CONFIG.",
+)
 @click.option("--input", "input_", metavar="H=..,W=..", help="Concrete sizes for free symbols.")
-def train(spec: Path, data: Path | None, epochs: int | None, batch_size: int | None,
-          out: Path | None, resume: bool, mixed_precision: bool, jit: bool, strategy: str,
-          input_: str | None) -> None:
+def train(
+    spec: Path,
+    data: Path | None,
+    epochs: int | None,
+    batch_size: int | None,
+    out: Path | None,
+    resume: bool,
+    mixed_precision: bool,
+    jit: bool,
+    strategy: str,
+    input_: str | None,
+) -> None:
     """Train SPEC's model and write the run (models, metrics, history, curves, logs)."""
     from archspec.cli import load_or_diagnose, parse_sizes, render
     from archspec.diagnostics import SpecError
@@ -67,9 +91,16 @@ def train(spec: Path, data: Path | None, epochs: int | None, batch_size: int | N
         report_text = to_text(analyze(loaded, sizes))
         click.echo(f"Training {loaded.name} into {out_dir}", err=True)
         result = train_model(
-            factory, config, data, out_dir, resume=resume, mixed_precision=mixed_precision,
-            jit=jit, strategy=strategy,  # type: ignore[arg-type]
-            spec_text=spec.read_text(), report_text=report_text,
+            factory,
+            config,
+            data,
+            out_dir,
+            resume=resume,
+            mixed_precision=mixed_precision,
+            jit=jit,
+            strategy=strategy,  # type: ignore[arg-type]
+            spec_text=spec.read_text(),
+            report_text=report_text,
         )
     except SpecError as exc:
         render(exc.diagnostics, "text", sys.stderr)
@@ -87,10 +118,19 @@ def train(spec: Path, data: Path | None, epochs: int | None, batch_size: int | N
 
 @click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Image folder or .npz; default: the run's data (built-in digits).")
-@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
-              help="Which split of the data to evaluate on.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Image folder or .npz; default: the run's data (built-in digits).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="test",
+    show_default=True,
+    help="Which split of the data to evaluate on.",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
 def evaluate(model: Path, data: Path | None, split: str, batch_size: int) -> None:
     """Evaluate a saved MODEL (.keras) on a data set and print loss and accuracy.
@@ -106,8 +146,12 @@ def evaluate(model: Path, data: Path | None, split: str, batch_size: int) -> Non
         image_shape, units = model_io(net)
         source = data if data is not None else _recorded_source(run)
         splits = load_data(
-            source, image_shape, num_classes=units, batch_size=batch_size,
-            seed=run.get("seed", 0), validation_split=run.get("validation_split", 0.1),
+            source,
+            image_shape,
+            num_classes=units,
+            batch_size=batch_size,
+            seed=run.get("seed", 0),
+            validation_split=run.get("validation_split", 0.1),
             test_split=run.get("test_split", 0.2),
         )
     except DataError as exc:
@@ -122,8 +166,11 @@ def evaluate(model: Path, data: Path | None, split: str, batch_size: int) -> Non
         metrics=["accuracy"],
     )
     results = net.evaluate(ds, verbose=0, return_dict=True)
-    count = {"test": splits.num_test, "validation": splits.num_validation,
-             "train": splits.num_train}[split]
+    count = {
+        "test": splits.num_test,
+        "validation": splits.num_validation,
+        "train": splits.num_train,
+    }[split]
     click.echo(
         f"{model}: {split} loss {results['loss']:.4f}, accuracy "
         f"{_percent(results['accuracy'])} on {count} images of {splits.source}"
@@ -144,8 +191,11 @@ def predict(model: Path, images: tuple[Path, ...], as_json: bool) -> None:
     files: list[Path] = []
     for path in images:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+            files.extend(
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                )
+            )
         else:
             files.append(path)
     if not files:
@@ -168,8 +218,16 @@ def predict(model: Path, images: tuple[Path, ...], as_json: bool) -> None:
         index = int(row.argmax())
         label = names[index] if names and index < len(names) else str(index)
         if as_json:
-            click.echo(json.dumps({"file": str(path), "class": label, "index": index,
-                                   "probability": float(row[index])}))
+            click.echo(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "class": label,
+                        "index": index,
+                        "probability": float(row[index]),
+                    }
+                )
+            )
         else:
             click.echo(f"{path}\t{label}\t{float(row[index]):.4f}")
 

@@ -31,30 +31,42 @@ class Maxout(keras.layers.Layer):
         ``(..., units)`` for the dense form, ``(batch, H', W', units)`` for the conv form.
     """
 
-    def __init__(self, units: int, pieces: int = 2, kernel_size: Sequence[int] | None = None,
-                 strides: Sequence[int] = (1, 1), padding: str | PairPadding = "valid",
-                 **kwargs: Any):
+    def __init__(
+        self,
+        units: int,
+        pieces: int = 2,
+        kernel_size: Sequence[int] | None = None,
+        strides: Sequence[int] = (1, 1),
+        padding: str | PairPadding = "valid",
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.units = int(units)
         self.pieces = int(pieces)
         self.kernel_size = None if kernel_size is None else tuple(int(k) for k in kernel_size)
         self.strides = tuple(int(s) for s in strides)
         if isinstance(padding, str) and padding not in ("valid", "same"):
-            raise ValueError("Maxout's padding must be 'valid', 'same' or (before, after) pairs. "
-                             f"Received: padding={padding!r}")
-        self.padding = padding if isinstance(padding, str) else tuple(
-            (int(lo), int(hi)) for lo, hi in padding)
+            raise ValueError(
+                "Maxout's padding must be 'valid', 'same' or (before, after) pairs. "
+                f"Received: padding={padding!r}"
+            )
+        self.padding = (
+            padding if isinstance(padding, str) else tuple((int(lo), int(hi)) for lo, hi in padding)
+        )
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         channels = input_shape[-1]
         if channels is None:
-            raise ValueError("Maxout needs a known last (channel) axis. "
-                             f"Received: input_shape={input_shape}")
+            raise ValueError(
+                f"Maxout needs a known last (channel) axis. Received: input_shape={input_shape}"
+            )
         outputs = self.units * self.pieces
-        shape = (channels, outputs) if self.kernel_size is None else (
-            *self.kernel_size, channels, outputs)
-        self.kernel = self.add_weight(name="kernel", shape=shape,
-                                      initializer="glorot_uniform")
+        shape = (
+            (channels, outputs)
+            if self.kernel_size is None
+            else (*self.kernel_size, channels, outputs)
+        )
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer="glorot_uniform")
         self.bias = self.add_weight(name="bias", shape=(outputs,), initializer="zeros")
 
     def call(self, inputs: Any) -> Any:
@@ -73,14 +85,12 @@ class Maxout(keras.layers.Layer):
         if self.kernel_size is None:
             return (*input_shape[:-1], self.units)
         spatial = []
-        for size, k, s, axis in zip(input_shape[1:-1], self.kernel_size, self.strides,
-                                    range(2)):
+        for size, k, s, axis in zip(input_shape[1:-1], self.kernel_size, self.strides, range(2)):
             spatial.append(_window_length(size, k, s, self.padding, axis))
         return (input_shape[0], *spatial, self.units)
 
     def get_config(self) -> dict[str, Any]:
-        padding = self.padding if isinstance(self.padding, str) else [
-            list(p) for p in self.padding]
+        padding = self.padding if isinstance(self.padding, str) else [list(p) for p in self.padding]
         return {
             **super().get_config(),
             "units": self.units,
@@ -91,8 +101,9 @@ class Maxout(keras.layers.Layer):
         }
 
 
-def _window_length(size: int | None, kernel: int, stride: int, padding: str | PairPadding,
-                   axis: int) -> int | None:
+def _window_length(
+    size: int | None, kernel: int, stride: int, padding: str | PairPadding, axis: int
+) -> int | None:
     if size is None:
         return None
     if padding == "same":

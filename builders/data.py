@@ -183,8 +183,9 @@ class _Builder:
         x = (bunch.images.astype(np.float32) / 16.0)[..., None]
         y = bunch.target.astype(np.int32)
         names = tuple(str(n) for n in bunch.target_names)
-        self._check_class_count("the built-in digits (sklearn.datasets.load_digits)", 10,
-                                num_classes)
+        self._check_class_count(
+            "the built-in digits (sklearn.datasets.load_digits)", 10, num_classes
+        )
         return self._from_arrays(x, y, None, names, "digits")
 
     def npz(self, path: Path, num_classes: int | None) -> DataSplits:
@@ -228,14 +229,21 @@ class _Builder:
                 f"{path}: no class subfolders; expected one subfolder per class "
                 f"holding that class's images ({', '.join(IMAGE_SUFFIXES)})"
             )
-        self._check_class_count(f"{path} ({len(class_dirs)} class subfolders)",
-                                len(class_dirs), num_classes)
+        self._check_class_count(
+            f"{path} ({len(class_dirs)} class subfolders)", len(class_dirs), num_classes
+        )
         h, w, c = self.image_shape
         try:
             ds = tf.keras.utils.image_dataset_from_directory(
-                path, labels="inferred", label_mode="int", class_names=class_dirs,
-                color_mode={1: "grayscale", 3: "rgb", 4: "rgba"}[c], batch_size=None,
-                image_size=(h, w), shuffle=False, verbose=False,
+                path,
+                labels="inferred",
+                label_mode="int",
+                class_names=class_dirs,
+                color_mode={1: "grayscale", 3: "rgb", 4: "rgba"}[c],
+                batch_size=None,
+                image_size=(h, w),
+                shuffle=False,
+                verbose=False,
             )
         except ValueError as exc:
             raise DataError(
@@ -246,8 +254,9 @@ class _Builder:
             [class_dirs.index(Path(f).relative_to(path).parts[0]) for f in ds.file_paths],
             dtype=np.int32,
         )
-        ds = ds.map(lambda x, y: (x / 255.0, tf.cast(y, tf.int32)),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(
+            lambda x, y: (x / 255.0, tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE
+        )
         train, val, test = stratified_split(
             labels, self.validation_split, self.test_split, self.seed
         )
@@ -256,15 +265,14 @@ class _Builder:
         split_table = tf.constant(split_of)
 
         def subset(k: int) -> tf.data.Dataset:
-            return (
-                ds.enumerate()
-                .filter(lambda i, xy: split_table[i] == k)
-                .map(lambda i, xy: xy)
-            )
+            return ds.enumerate().filter(lambda i, xy: split_table[i] == k).map(lambda i, xy: xy)
 
         return self._splits(
-            (subset(0), len(train)), (subset(1), len(val)), (subset(2), len(test)),
-            tuple(class_dirs), str(path),
+            (subset(0), len(train)),
+            (subset(1), len(val)),
+            (subset(2), len(test)),
+            tuple(class_dirs),
+            str(path),
         )
 
     def _check_class_count(self, what: str, found: int, expected: int | None) -> None:
@@ -294,7 +302,9 @@ class _Builder:
             (fit(x[tr], y[tr]), len(tr)),
             (fit(x[va], y[va]), len(va)),
             (fit(*test), len(test[1])),
-            names, source, num_classes,
+            names,
+            source,
+            num_classes,
         )
 
     def _fit_to_input(self, x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
@@ -313,9 +323,7 @@ class _Builder:
             return tf.clip_by_value(image, 0.0, 1.0), label
 
         if source_c != c and (source_c, c) not in {(1, 3), (1, 4), (3, 1), (4, 1), (4, 3)}:
-            raise DataError(
-                f"Cannot convert {source_c}-channel images to the model's {c} channels"
-            )
+            raise DataError(f"Cannot convert {source_c}-channel images to the model's {c} channels")
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -337,7 +345,8 @@ class _Builder:
         autotune = tf.data.AUTOTUNE
         # Reshuffled each epoch, but the sequence of orders is fixed by the seed.
         train_ds = (
-            train[0].cache()
+            train[0]
+            .cache()
             .shuffle(train[1], seed=self.seed, reshuffle_each_iteration=True)
             .batch(self.batch_size)
             .prefetch(autotune)

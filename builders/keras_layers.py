@@ -22,14 +22,33 @@ from archspec.layers.conv import explicit_pairs
 from .custom import Maxout, SpatialPyramidPooling
 
 __all__ = [
-    "AUGMENTATIONS", "AUGMENT_KINDS", "KERAS_LAYERS", "Target", "activation_layer",
-    "activation_layers", "augmentation_layer",
+    "AUGMENTATIONS",
+    "AUGMENT_KINDS",
+    "KERAS_LAYERS",
+    "Target",
+    "activation_layer",
+    "activation_layers",
+    "augmentation_layer",
 ]
 
-KERAS_ACTIVATIONS = frozenset({
-    "linear", "relu", "relu6", "elu", "selu", "sigmoid", "hard_sigmoid", "tanh", "softmax",
-    "softplus", "gelu", "swish", "silu", "mish",
-})
+KERAS_ACTIVATIONS = frozenset(
+    {
+        "linear",
+        "relu",
+        "relu6",
+        "elu",
+        "selu",
+        "sigmoid",
+        "hard_sigmoid",
+        "tanh",
+        "softmax",
+        "softplus",
+        "gelu",
+        "swish",
+        "silu",
+        "mish",
+    }
+)
 """Activation names Keras takes as a layer argument with the same meaning as the spec's."""
 
 
@@ -107,8 +126,11 @@ def _int(target: Target, raw: Any, field: str) -> int:
     return target.ctx.integer(raw, field)
 
 
-_ZERO_PADDING = {1: keras.layers.ZeroPadding1D, 2: keras.layers.ZeroPadding2D,
-                 3: keras.layers.ZeroPadding3D}
+_ZERO_PADDING = {
+    1: keras.layers.ZeroPadding1D,
+    2: keras.layers.ZeroPadding2D,
+    3: keras.layers.ZeroPadding3D,
+}
 
 
 def _conv(cls: type) -> Maker:
@@ -118,12 +140,16 @@ def _conv(cls: type) -> Maker:
         main = cls(
             filters=_int(t, layer.filters, "filters"),
             kernel_size=_axes(t, layer.kernel, "kernel", layer.rank),
-            strides=_axes(t, layer.strides, "strides", layer.rank), padding=padding,
+            strides=_axes(t, layer.strides, "strides", layer.rank),
+            padding=padding,
             dilation_rate=_axes(t, layer.dilation, "dilation", layer.rank),
-            groups=_int(t, layer.groups, "groups"), use_bias=layer.use_bias, activation=act,
+            groups=_int(t, layer.groups, "groups"),
+            use_bias=layer.use_bias,
+            activation=act,
             **t.kw(),
         )
         return [*before, main, *after]
+
     return make
 
 
@@ -134,38 +160,50 @@ def _depthwise(cls: type, separable: bool) -> Maker:
         extra = {"filters": _int(t, layer.filters, "filters")} if separable else {}
         main = cls(
             kernel_size=_axes(t, layer.kernel, "kernel", layer.rank),
-            strides=_axes(t, layer.strides, "strides", layer.rank), padding=padding,
+            strides=_axes(t, layer.strides, "strides", layer.rank),
+            padding=padding,
             dilation_rate=_axes(t, layer.dilation, "dilation", layer.rank),
             depth_multiplier=_int(t, layer.depth_multiplier, "depth_multiplier"),
-            use_bias=layer.use_bias, activation=act, **extra, **t.kw(),
+            use_bias=layer.use_bias,
+            activation=act,
+            **extra,
+            **t.kw(),
         )
         return [*before, main, *after]
+
     return make
 
 
 def _transpose(cls: type) -> Maker:
     def make(layer: Any, t: Target) -> list[Any]:
         act, after = activation_layers(layer.activation, t, layer.rank + 1)
-        out_pad = None if layer.output_padding is None else _axes(
-            t, layer.output_padding, "output_padding", layer.rank, minimum=0)
+        out_pad = (
+            None
+            if layer.output_padding is None
+            else _axes(t, layer.output_padding, "output_padding", layer.rank, minimum=0)
+        )
         main = cls(
             filters=_int(t, layer.filters, "filters"),
             kernel_size=_axes(t, layer.kernel, "kernel", layer.rank),
-            strides=_axes(t, layer.strides, "strides", layer.rank), padding=layer.padding,
+            strides=_axes(t, layer.strides, "strides", layer.rank),
+            padding=layer.padding,
             output_padding=out_pad,
             dilation_rate=_axes(t, layer.dilation, "dilation", layer.rank),
-            use_bias=layer.use_bias, activation=act, **t.kw(),
+            use_bias=layer.use_bias,
+            activation=act,
+            **t.kw(),
         )
         return [main, *after]
+
     return make
 
 
 def _pool(cls: type) -> Maker:
     def make(layer: Any, t: Target) -> list[Any]:
         pool = _axes(t, layer.pool, "pool", layer.rank)
-        strides = pool if layer.strides is None else _axes(t, layer.strides, "strides",
-                                                           layer.rank)
+        strides = pool if layer.strides is None else _axes(t, layer.strides, "strides", layer.rank)
         return [cls(pool_size=pool, strides=strides, padding=layer.padding, **t.kw())]
+
     return make
 
 
@@ -179,8 +217,12 @@ def _spp(layer: Any, t: Target) -> list[Any]:
 
 def _dense(layer: Any, t: Target) -> list[Any]:
     act, after = activation_layers(layer.activation, t, t.rank)
-    return [keras.layers.Dense(_int(t, layer.units, "units"), use_bias=layer.use_bias,
-                               activation=act, **t.kw()), *after]
+    return [
+        keras.layers.Dense(
+            _int(t, layer.units, "units"), use_bias=layer.use_bias, activation=act, **t.kw()
+        ),
+        *after,
+    ]
 
 
 def _reshape(layer: Any, t: Target) -> list[Any]:
@@ -193,7 +235,9 @@ def _reshape(layer: Any, t: Target) -> list[Any]:
             except TypeError:
                 raise LayerError(
                     f"Keras's Reshape needs concrete sizes (or one -1). Received: shape="
-                    f"{layer.shape}, where {raw!r} = {value}", "shape", "not-concrete",
+                    f"{layer.shape}, where {raw!r} = {value}",
+                    "shape",
+                    "not-concrete",
                     "bind the free sizes with --input, or write -1 for the one left open",
                 ) from None
         target_shape.append(value)
@@ -202,9 +246,11 @@ def _reshape(layer: Any, t: Target) -> list[Any]:
 
 def _resize(cls: type, field: str, arg: str) -> Maker:
     """Zero padding and cropping: P per side, one P per axis, or (before, after) per axis."""
+
     def make(layer: Any, t: Target) -> list[Any]:
         pairs = explicit_pairs(getattr(layer, field), layer.rank, field)
         return [cls(**{arg: _pairs_arg(pairs)}, **t.kw())]
+
     return make
 
 
@@ -213,6 +259,7 @@ def _upsampling(cls: type) -> Maker:
         size = _axes(t, layer.size, "size", layer.rank)
         extra = {"interpolation": layer.interpolation} if layer.rank == 2 else {}
         return [cls(size=size[0] if layer.rank == 1 else size, **extra, **t.kw())]
+
     return make
 
 
@@ -220,11 +267,17 @@ def _maxout(layer: Any, t: Target) -> list[Any]:
     pieces = _int(t, layer.pieces, "pieces")
     if layer.units is not None:
         return [Maxout(_int(t, layer.units, "units"), pieces, **t.kw())]
-    padding = layer.padding if isinstance(layer.padding, str) else explicit_pairs(
-        layer.padding, 2)
-    return [Maxout(_int(t, layer.filters, "filters"), pieces,
-                   kernel_size=_axes(t, layer.kernel, "kernel", 2),
-                   strides=_axes(t, layer.strides, "strides", 2), padding=padding, **t.kw())]
+    padding = layer.padding if isinstance(layer.padding, str) else explicit_pairs(layer.padding, 2)
+    return [
+        Maxout(
+            _int(t, layer.filters, "filters"),
+            pieces,
+            kernel_size=_axes(t, layer.kernel, "kernel", 2),
+            strides=_axes(t, layer.strides, "strides", 2),
+            padding=padding,
+            **t.kw(),
+        )
+    ]
 
 
 def _activation_layer(layer: Any, t: Target) -> list[Any]:
@@ -276,11 +329,20 @@ KERAS_LAYERS: dict[str, Maker] = {
     "spatial_dropout1d": _simple(lambda layer, t: L.SpatialDropout1D(layer.rate, **t.kw())),
     "spatial_dropout2d": _simple(lambda layer, t: L.SpatialDropout2D(layer.rate, **t.kw())),
     "spatial_dropout3d": _simple(lambda layer, t: L.SpatialDropout3D(layer.rate, **t.kw())),
-    "batch_norm": _simple(lambda layer, t: L.BatchNormalization(
-        momentum=layer.momentum, epsilon=layer.epsilon, center=layer.center,
-        scale=layer.scale, **t.kw())),
-    "layer_norm": _simple(lambda layer, t: L.LayerNormalization(
-        epsilon=layer.epsilon, center=layer.center, scale=layer.scale, **t.kw())),
+    "batch_norm": _simple(
+        lambda layer, t: L.BatchNormalization(
+            momentum=layer.momentum,
+            epsilon=layer.epsilon,
+            center=layer.center,
+            scale=layer.scale,
+            **t.kw(),
+        )
+    ),
+    "layer_norm": _simple(
+        lambda layer, t: L.LayerNormalization(
+            epsilon=layer.epsilon, center=layer.center, scale=layer.scale, **t.kw()
+        )
+    ),
     "upsampling1d": _upsampling(L.UpSampling1D),
     "upsampling2d": _upsampling(L.UpSampling2D),
     "upsampling3d": _upsampling(L.UpSampling3D),
@@ -294,8 +356,7 @@ KERAS_LAYERS: dict[str, Maker] = {
     "activation": _activation_layer,
     "relu": _simple(lambda layer, t: L.ReLU(max_value=layer.max_value, **_float32(t))),
     "relu6": _simple(lambda layer, t: L.ReLU(max_value=6.0, **_float32(t))),
-    "leaky_relu": _simple(lambda layer, t: L.LeakyReLU(negative_slope=layer.alpha,
-                                                       **_float32(t))),
+    "leaky_relu": _simple(lambda layer, t: L.LeakyReLU(negative_slope=layer.alpha, **_float32(t))),
     "elu": _simple(lambda layer, t: L.ELU(alpha=layer.alpha, **_float32(t))),
     "softmax": _simple(lambda layer, t: L.Softmax(axis=layer.axis, **_float32(t))),
     "sigmoid": _simple(lambda layer, t: L.Activation("sigmoid", **_float32(t))),
@@ -325,34 +386,37 @@ AugmentMaker = Callable[..., Any]
 
 def _augment(cls: type, **fields: str) -> AugmentMaker:
     """Keras argument -> spec field; ranges and value ranges become tuples."""
+
     def make(aug: Any, ctx: Context, **kw: Any) -> Any:
         return cls(**{arg: _factor(getattr(aug, field)) for arg, field in fields.items()}, **kw)
+
     return make
 
 
 def _random_crop(aug: Any, ctx: Context, **kw: Any) -> Any:
-    return L.RandomCrop(ctx.integer(aug.height, "height"), ctx.integer(aug.width, "width"),
-                        **kw)
+    return L.RandomCrop(ctx.integer(aug.height, "height"), ctx.integer(aug.width, "width"), **kw)
 
 
 AUGMENTATIONS: dict[str, AugmentMaker] = {
     "random_flip": _augment(L.RandomFlip, mode="mode"),
-    "random_translation": _augment(L.RandomTranslation, height_factor="height",
-                                   width_factor="width", fill_mode="fill_mode"),
+    "random_translation": _augment(
+        L.RandomTranslation, height_factor="height", width_factor="width", fill_mode="fill_mode"
+    ),
     "random_rotation": _augment(L.RandomRotation, factor="factor", fill_mode="fill_mode"),
-    "random_zoom": _augment(L.RandomZoom, height_factor="height", width_factor="width",
-                            fill_mode="fill_mode"),
+    "random_zoom": _augment(
+        L.RandomZoom, height_factor="height", width_factor="width", fill_mode="fill_mode"
+    ),
     "random_shear": _augment(L.RandomShear, x_factor="x_factor", y_factor="y_factor"),
     "random_contrast": _augment(L.RandomContrast, factor="factor", value_range="value_range"),
-    "random_brightness": _augment(L.RandomBrightness, factor="factor",
-                                  value_range="value_range"),
+    "random_brightness": _augment(L.RandomBrightness, factor="factor", value_range="value_range"),
     "random_hue": _augment(L.RandomHue, factor="factor", value_range="value_range"),
-    "random_saturation": _augment(L.RandomSaturation, factor="factor",
-                                  value_range="value_range"),
-    "random_gaussian_blur": _augment(L.RandomGaussianBlur, factor="factor",
-                                     kernel_size="kernel_size", value_range="value_range"),
-    "random_erasing": _augment(L.RandomErasing, factor="factor", scale="scale",
-                               value_range="value_range"),
+    "random_saturation": _augment(L.RandomSaturation, factor="factor", value_range="value_range"),
+    "random_gaussian_blur": _augment(
+        L.RandomGaussianBlur, factor="factor", kernel_size="kernel_size", value_range="value_range"
+    ),
+    "random_erasing": _augment(
+        L.RandomErasing, factor="factor", scale="scale", value_range="value_range"
+    ),
     "gaussian_noise": _augment(L.GaussianNoise, stddev="stddev"),
     "random_crop": _random_crop,
 }

@@ -46,8 +46,13 @@ class BuiltModel:
     report: Report
 
 
-def build_model(spec: Spec, sizes: Mapping[str, int] | None = None, *,
-                mixed_precision: bool = False, **more_sizes: int) -> keras.Model:
+def build_model(
+    spec: Spec,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    mixed_precision: bool = False,
+    **more_sizes: int,
+) -> keras.Model:
     """Build ``spec`` as a Keras functional model; free sizes not given stay ``None``.
 
     The mapping spec layer -> Keras layer names is attached as ``model.archspec_layers``.
@@ -59,8 +64,13 @@ def build_model(spec: Spec, sizes: Mapping[str, int] | None = None, *,
     return built.model
 
 
-def build(spec: Spec, sizes: Mapping[str, int] | None = None, *,
-          mixed_precision: bool = False, **more_sizes: int) -> BuiltModel:
+def build(
+    spec: Spec,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    mixed_precision: bool = False,
+    **more_sizes: int,
+) -> BuiltModel:
     """Like ``build_model``, returning the layer mapping and the report alongside the model."""
     bound = {**(sizes or {}), **more_sizes}
     report = analyze(spec, bound)
@@ -101,7 +111,8 @@ def _need_concrete_weights(report: Report, live: set[str]) -> None:
         names = sorted(str(s) for s in count.free_symbols)  # type: ignore[union-attr]
         example = ",".join(
             f"{n}={report.valid_inputs[n].minimum if n in report.valid_inputs else '..'}"
-            for n in names)
+            for n in names
+        )
         raise BuildError(
             f"layer {row.name!r} ({row.type}) has {count} weights, which depend on the free "
             f"size{'s' if len(names) > 1 else ''} {', '.join(names)}: Keras needs a number to "
@@ -111,8 +122,9 @@ def _need_concrete_weights(report: Report, live: set[str]) -> None:
 
 
 class _Builder:
-    def __init__(self, spec: Spec, env: Mapping[str, Value], graph: Graph, report: Report,
-                 dtype: str | None):
+    def __init__(
+        self, spec: Spec, env: Mapping[str, Value], graph: Graph, report: Report, dtype: str | None
+    ):
         self.spec = spec
         self.env = env
         self.graph = graph
@@ -128,8 +140,9 @@ class _Builder:
             if node.name not in live:
                 continue
             ins = [tensors[i] for i in node.inputs]
-            made = self.make(node.name, node.layer, Context(node.env, node.name),
-                             len(ins[0].shape) - 1)
+            made = self.make(
+                node.name, node.layer, Context(node.env, node.name), len(ins[0].shape) - 1
+            )
             out = self.call(node.name, made, ins)
             tensors[node.name] = out
             self.layers[node.name] = [layer.name for layer in made]
@@ -151,25 +164,37 @@ class _Builder:
         for i, aug in enumerate(self.spec.augment):
             name = f"augment.{aug.name or i}"
             try:
-                layer = augmentation_layer(aug, Context(self.env, aug.name or aug.type), name,
-                                           "float32" if self.dtype else None)
+                layer = augmentation_layer(
+                    aug,
+                    Context(self.env, aug.name or aug.type),
+                    name,
+                    "float32" if self.dtype else None,
+                )
             except LayerError as exc:
                 raise BuildError(f"augment[{i}] ({aug.type}): {exc.message}") from None
             x = layer(x)
         return x
 
     def make(self, name: str, layer: Any, ctx: Context, rank: int) -> list[Any]:
-        target = Target(name, ctx, rank, self.dtype,
-                        float32_activation=self.dtype is not None and name == self.graph.output)
+        target = Target(
+            name,
+            ctx,
+            rank,
+            self.dtype,
+            float32_activation=self.dtype is not None and name == self.graph.output,
+        )
         try:
             return KERAS_LAYERS[layer.type](layer, target)
         except LayerError as exc:
             field = f".{exc.field}" if exc.field else ""
-            raise BuildError(f"layer {name!r} ({layer.type}){field}: {exc.message}"
-                             + (f" ({exc.hint})" if exc.hint else "")) from None
+            raise BuildError(
+                f"layer {name!r} ({layer.type}){field}: {exc.message}"
+                + (f" ({exc.hint})" if exc.hint else "")
+            ) from None
         except ValueError as exc:
-            raise BuildError(f"Keras refused layer {name!r} ({layer.type}), which the checker "
-                             f"accepted: {exc}") from exc
+            raise BuildError(
+                f"Keras refused layer {name!r} ({layer.type}), which the checker accepted: {exc}"
+            ) from exc
 
     def call(self, name: str, made: list[Any], ins: list[Any]) -> Any:
         try:
@@ -180,5 +205,6 @@ class _Builder:
             row = self.report.layer(name)
             raise BuildError(
                 f"Keras refused layer {name!r} ({row.type}), which the checker accepted with "
-                f"output {row.output_shape}: {exc}") from exc
+                f"output {row.output_shape}: {exc}"
+            ) from exc
         return out

@@ -267,7 +267,8 @@ class TrainMetrics(BaseModel):
         ..., ge=0, description="Time in training steps during this process's epochs."
     )
     images_per_second: float = Field(
-        ..., ge=0,
+        ...,
+        ge=0,
         description="Training throughput, excluding the first epoch (tracing) when possible.",
     )
     num_train: int = Field(..., ge=0, description="Images in the training split.")
@@ -431,27 +432,34 @@ def _callbacks(
         history,
         AtomicModelCheckpoint(files / "model.keras"),
         AtomicModelCheckpoint(
-            files / "best.keras", monitor=monitor, mode=mode, save_best_only=True,
+            files / "best.keras",
+            monitor=monitor,
+            mode=mode,
+            save_best_only=True,
             initial_value_threshold=threshold,
         ),
     ]
     if find_spec("tensorboard") is not None:
-        callbacks.append(
-            keras.callbacks.TensorBoard(str(files / "tensorboard"), write_graph=False)
-        )
+        callbacks.append(keras.callbacks.TensorBoard(str(files / "tensorboard"), write_graph=False))
     early = None
     if stop:
         early = keras.callbacks.EarlyStopping(
-            monitor=stop.monitor, patience=stop.patience, min_delta=stop.min_delta,
-            mode=mode, restore_best_weights=stop.restore_best_weights,
+            monitor=stop.monitor,
+            patience=stop.patience,
+            min_delta=stop.min_delta,
+            mode=mode,
+            restore_best_weights=stop.restore_best_weights,
         )
         callbacks.append(early)
     if isinstance(config.schedule, ReduceOnPlateau):
         sched = config.schedule
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
-                monitor=sched.monitor, factor=sched.factor, patience=sched.patience,
-                min_lr=sched.min_lr, mode="max" if "acc" in sched.monitor else "min",
+                monitor=sched.monitor,
+                factor=sched.factor,
+                patience=sched.patience,
+                min_lr=sched.min_lr,
+                mode="max" if "acc" in sched.monitor else "min",
             )
         )
     return callbacks, early, monitor
@@ -521,22 +529,36 @@ def train_model(
                 splits = _one_hot(splits)
             steps = -(-splits.num_train // splits.batch_size)
             net.compile(
-                optimizer=make_optimizer(config, steps), loss=make_loss(config),
-                metrics=list(config.metrics), jit_compile=jit,
+                optimizer=make_optimizer(config, steps),
+                loss=make_loss(config),
+                metrics=list(config.metrics),
+                jit_compile=jit,
             )
         history = HistoryCSV(files / "history.csv")
         if not resume:
             history.rows = []
         cbs, early, monitor = _callbacks(config, files, backup, history)
         net.fit(
-            splits.train, validation_data=splits.validation, epochs=config.epochs,
-            callbacks=[*cbs, *callbacks], verbose=_verbosity(verbose), shuffle=False,
+            splits.train,
+            validation_data=splits.validation,
+            epochs=config.epochs,
+            callbacks=[*cbs, *callbacks],
+            verbose=_verbosity(verbose),
+            shuffle=False,
         )
         initial_epoch = history.first_epoch if history.first_epoch is not None else 0
         evaluations = _evaluate(net, splits)
         metrics = _metrics(
-            evaluations, history, config, splits, dist, monitor, early,
-            initial_epoch=initial_epoch, mixed_precision=mixed_precision, jit=jit,
+            evaluations,
+            history,
+            config,
+            splits,
+            dist,
+            monitor,
+            early,
+            initial_epoch=initial_epoch,
+            mixed_precision=mixed_precision,
+            jit=jit,
             wall=time.perf_counter() - started,
         )
         if chief:
@@ -572,8 +594,11 @@ def _prepare_run_dir(out_dir: Path, files: Path, backup: Path, resume: bool, chi
             finished = (out_dir / "metrics.json").exists()
             raise TrainError(
                 f"{out_dir}: nothing to resume: "
-                + ("that run already finished (its metrics.json exists)" if finished
-                   else "no backup/ folder from an interrupted run")
+                + (
+                    "that run already finished (its metrics.json exists)"
+                    if finished
+                    else "no backup/ folder from an interrupted run"
+                )
             )
         return
     # A fresh run must not pick up an old run's backup (BackupAndRestore would resume it).
@@ -594,8 +619,12 @@ def _check_output_dtype(net: keras.Model, mixed_precision: bool) -> None:
 def _load_for(net: keras.Model, config: TrainConfig, source: str | Path | None) -> DataSplits:
     image_shape, units = model_io(net)
     return load_data(
-        source, image_shape, num_classes=units, batch_size=config.batch_size,
-        seed=config.seed, validation_split=config.validation_split,
+        source,
+        image_shape,
+        num_classes=units,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        validation_split=config.validation_split,
         test_split=config.test_split,
     )
 
@@ -606,12 +635,14 @@ def _one_hot(splits: DataSplits) -> DataSplits:
             return None
         return ds.map(lambda x, y: (x, tf.one_hot(y, splits.num_classes)))
 
-    return DataSplits(**{
-        **splits.__dict__,
-        "train": encode(splits.train),
-        "validation": encode(splits.validation),
-        "test": encode(splits.test),
-    })
+    return DataSplits(
+        **{
+            **splits.__dict__,
+            "train": encode(splits.train),
+            "validation": encode(splits.validation),
+            "test": encode(splits.test),
+        }
+    )
 
 
 def _verbosity(verbose: int | Literal["auto"]) -> int:

@@ -30,8 +30,11 @@ SPEC_FILES = sorted(p for p in SPECS.rglob("*") if p.suffix in (".yaml", ".yml",
 
 
 def _weights(layers: list[Any], trainable: bool) -> int:
-    return sum(math.prod(w.shape) for layer in layers
-               for w in (layer.trainable_weights if trainable else layer.non_trainable_weights))
+    return sum(
+        math.prod(w.shape)
+        for layer in layers
+        for w in (layer.trainable_weights if trainable else layer.non_trainable_weights)
+    )
 
 
 def assert_agrees(spec: archspec.Spec, **sizes: int) -> BuiltModel:
@@ -54,17 +57,24 @@ def assert_agrees(spec: archspec.Spec, **sizes: int) -> BuiltModel:
         got = tuple(layers[-1].output.shape[1:])
         want = tuple(as_int(d) for d in row.output_shape)
         if got != want:
-            problems.append(f"{row.name} ({row.type}): shape engine {row.output_shape} "
-                            f"vs Keras {got}")
+            problems.append(
+                f"{row.name} ({row.type}): shape engine {row.output_shape} vs Keras {got}"
+            )
         if row.name in ran and ran[row.name] != want:
-            problems.append(f"{row.name} ({row.type}): shape engine {row.output_shape} "
-                            f"vs TensorFlow at run time {ran[row.name]}")
-        for label, trainable, engine in (("trainable", True, row.trainable_params),
-                                         ("non-trainable", False, row.non_trainable_params)):
+            problems.append(
+                f"{row.name} ({row.type}): shape engine {row.output_shape} "
+                f"vs TensorFlow at run time {ran[row.name]}"
+            )
+        for label, trainable, engine in (
+            ("trainable", True, row.trainable_params),
+            ("non-trainable", False, row.non_trainable_params),
+        ):
             keras_count = _weights(layers, trainable)
             if as_int(engine) != keras_count:
-                problems.append(f"{row.name} ({row.type}): {label} params engine {engine} "
-                                f"vs Keras {keras_count}")
+                problems.append(
+                    f"{row.name} ({row.type}): {label} params engine {engine} "
+                    f"vs Keras {keras_count}"
+                )
     assert not problems, "engine and Keras disagree:\n" + "\n".join(problems)
     assert set(built.layers) <= {row.name for row in report.layers}
     again = archspec.loads(archspec.dump(spec))
@@ -109,8 +119,9 @@ def test_spec_folder_agrees(path: Path) -> None:
         assert_agrees(spec, **sizes)
     if not spec.free_symbols():
         return
-    if any(as_int(row.trainable_params + row.non_trainable_params) is None
-           for row in report.layers):
+    if any(
+        as_int(row.trainable_params + row.non_trainable_params) is None for row in report.layers
+    ):
         with pytest.raises(BuildError, match="--input"):
             build(spec)
     else:
@@ -120,99 +131,255 @@ def test_spec_folder_agrees(path: Path) -> None:
 # -- hand-picked corners -----------------------------------------------------------------------
 
 CORNERS = [
-    {"id": "conv1d-causal-dilated", "input": [11, 2], "layers": [
-        {"type": "conv1d", "filters": 3, "kernel": 3, "dilation": 2, "padding": "causal",
-         "activation": "prelu"}]},
-    {"id": "conv1d-causal-strided", "input": [11, 2], "layers": [
-        {"type": "conv1d", "filters": 3, "kernel": 4, "strides": 3, "padding": "causal"}]},
-    {"id": "transpose-same-even-kernel-output-padding", "input": [5, 6, 2], "layers": [
-        {"type": "conv2d_transpose", "filters": 3, "kernel": 4, "strides": 2,
-         "padding": "same", "output_padding": 1}]},
-    {"id": "transpose-valid-stride-beyond-kernel", "input": [5, 4, 2], "layers": [
-        {"type": "conv2d_transpose", "filters": 2, "kernel": 2, "strides": 3}]},
-    {"id": "transpose-dilated", "input": [5, 2], "layers": [
-        {"type": "conv1d_transpose", "filters": 2, "kernel": 3, "dilation": 2,
-         "padding": "same"}]},
-    {"id": "transpose-3d", "input": [3, 4, 2, 1], "layers": [
-        {"type": "conv3d_transpose", "filters": 2, "kernel": [1, 2, 3], "strides": [2, 1, 2],
-         "output_padding": [1, 0, 0], "use_bias": False}]},
-    {"id": "depthwise-multiplier-same-strided", "input": [7, 6, 3], "layers": [
-        {"type": "depthwise_conv2d", "kernel": 3, "strides": 2, "padding": "same",
-         "depth_multiplier": 3, "activation": {"type": "leaky_relu", "alpha": 0.2}}]},
-    {"id": "separable-1d-dilated-explicit", "input": [12, 3], "layers": [
-        {"type": "separable_conv1d", "filters": 4, "kernel": 3, "dilation": 2,
-         "padding": [[2, 1]], "depth_multiplier": 2}]},
-    {"id": "grouped-dilated", "input": [9, 9, 4], "layers": [
-        {"type": "conv2d", "filters": 6, "kernel": 3, "groups": 2, "dilation": [2, 1],
-         "padding": [1, [0, 2]]}]},
-    {"id": "pools-stride-beyond-window", "input": [10, 9, 2], "layers": [
-        {"type": "max_pool2d", "pool": 2, "strides": 3, "padding": "same"},
-        {"type": "avg_pool2d", "pool": [2, 1], "strides": [1, 2]}]},
-    {"id": "pool-3d-and-global-keepdims", "input": [4, 5, 6, 2], "layers": [
-        {"type": "avg_pool3d", "pool": 2, "padding": "same"},
-        {"type": "global_max_pool3d", "keepdims": True}]},
-    {"id": "resize-1d-3d", "input": [4, 3, 5, 2], "layers": [
-        {"type": "upsampling3d", "size": [1, 2, 3]},
-        {"type": "zero_padding3d", "padding": [[1, 0], 2, [0, 3]]},
-        {"type": "cropping3d", "cropping": [1, [0, 2], 1]}]},
-    {"id": "resize-1d", "input": [6, 2], "layers": [
-        {"type": "upsampling1d", "size": 3},
-        {"type": "zero_padding1d", "padding": [[2, 0]]},
-        {"type": "cropping1d", "cropping": [[1, 4]]},
-        {"type": "global_avg_pool1d"}]},
-    {"id": "activations-as-layers", "input": [6, 5, 3], "layers": [
-        {"type": "relu", "max_value": 4.0}, {"type": "relu6"}, {"type": "leaky_relu"},
-        {"type": "elu", "alpha": 0.5}, {"type": "softmax", "axis": 1}, {"type": "sigmoid"},
-        {"type": "tanh"}, {"type": "gelu"}, {"type": "swish"},
-        {"type": "prelu", "shared_axes": [1]}, {"type": "prelu"},
-        {"type": "activation", "activation": "prelu"},
-        {"type": "activation", "activation": "selu"}]},
-    {"id": "dense-unflattened-with-prelu", "input": [4, 5, 3], "layers": [
-        {"type": "dense", "units": 6, "activation": "prelu", "use_bias": False},
-        {"type": "layer_norm", "center": False},
-        {"type": "batch_norm", "scale": False}]},
-    {"id": "merges-of-three", "input": [6, 6, 2], "layers": [
-        {"name": "a", "type": "conv2d", "filters": 2, "kernel": 3, "padding": "same"},
-        {"name": "b", "type": "conv2d", "filters": 2, "kernel": 1, "inputs": ["input"]},
-        {"name": "sum", "type": "add", "inputs": ["a", "b", "input"]},
-        {"name": "most", "type": "maximum", "inputs": ["a", "sum", "b"]},
-        {"name": "least", "type": "minimum", "inputs": ["a", "most"]},
-        {"name": "product", "type": "multiply", "inputs": ["least", "b"]},
-        {"name": "mean", "type": "average", "inputs": ["product", "a"]},
-        {"name": "diff", "type": "subtract", "inputs": ["mean", "b"]},
-        {"name": "cat", "type": "concatenate", "inputs": ["diff", "a", "input"]},
-        {"name": "rows", "type": "concatenate", "axis": 1, "inputs": ["cat", "cat"]}]},
-    {"id": "maxout-both-forms", "input": [9, 8, 3], "layers": [
-        {"type": "maxout", "filters": 4, "pieces": 3, "kernel": [3, 2], "strides": 2,
-         "padding": [[1, 0], [2, 2]]},
-        {"type": "maxout", "filters": 2, "kernel": 3, "padding": "same"},
-        {"type": "flatten"},
-        {"type": "maxout", "units": 5, "pieces": 4}]},
-    {"id": "spp-avg-then-dense", "input": [7, 9, 3], "layers": [
-        {"type": "spp", "levels": [1, 3], "pooling": "avg"},
-        {"type": "dense", "units": 4, "activation": "softmax"}]},
-    {"id": "reshape-and-dropouts", "input": [4, 6, 2], "layers": [
-        {"type": "spatial_dropout2d", "rate": 0.3},
-        {"type": "reshape", "shape": [-1, 4]},
-        {"type": "spatial_dropout1d"},
-        {"type": "reshape", "shape": [2, "2*2", 3, 2]},
-        {"type": "spatial_dropout3d"},
-        {"type": "flatten"},
-        {"type": "dropout", "rate": 0.1}]},
-    {"id": "params-in-expressions", "input": [8, 8, "channels"],
-     "params": {"channels": 3, "width": 4},
-     "layers": [
-         {"type": "conv2d", "filters": "2*width", "kernel": "width - 1", "padding": "same"},
-         {"type": "dense", "units": "width // 2"}]},
+    {
+        "id": "conv1d-causal-dilated",
+        "input": [11, 2],
+        "layers": [
+            {
+                "type": "conv1d",
+                "filters": 3,
+                "kernel": 3,
+                "dilation": 2,
+                "padding": "causal",
+                "activation": "prelu",
+            }
+        ],
+    },
+    {
+        "id": "conv1d-causal-strided",
+        "input": [11, 2],
+        "layers": [
+            {"type": "conv1d", "filters": 3, "kernel": 4, "strides": 3, "padding": "causal"}
+        ],
+    },
+    {
+        "id": "transpose-same-even-kernel-output-padding",
+        "input": [5, 6, 2],
+        "layers": [
+            {
+                "type": "conv2d_transpose",
+                "filters": 3,
+                "kernel": 4,
+                "strides": 2,
+                "padding": "same",
+                "output_padding": 1,
+            }
+        ],
+    },
+    {
+        "id": "transpose-valid-stride-beyond-kernel",
+        "input": [5, 4, 2],
+        "layers": [{"type": "conv2d_transpose", "filters": 2, "kernel": 2, "strides": 3}],
+    },
+    {
+        "id": "transpose-dilated",
+        "input": [5, 2],
+        "layers": [
+            {
+                "type": "conv1d_transpose",
+                "filters": 2,
+                "kernel": 3,
+                "dilation": 2,
+                "padding": "same",
+            }
+        ],
+    },
+    {
+        "id": "transpose-3d",
+        "input": [3, 4, 2, 1],
+        "layers": [
+            {
+                "type": "conv3d_transpose",
+                "filters": 2,
+                "kernel": [1, 2, 3],
+                "strides": [2, 1, 2],
+                "output_padding": [1, 0, 0],
+                "use_bias": False,
+            }
+        ],
+    },
+    {
+        "id": "depthwise-multiplier-same-strided",
+        "input": [7, 6, 3],
+        "layers": [
+            {
+                "type": "depthwise_conv2d",
+                "kernel": 3,
+                "strides": 2,
+                "padding": "same",
+                "depth_multiplier": 3,
+                "activation": {"type": "leaky_relu", "alpha": 0.2},
+            }
+        ],
+    },
+    {
+        "id": "separable-1d-dilated-explicit",
+        "input": [12, 3],
+        "layers": [
+            {
+                "type": "separable_conv1d",
+                "filters": 4,
+                "kernel": 3,
+                "dilation": 2,
+                "padding": [[2, 1]],
+                "depth_multiplier": 2,
+            }
+        ],
+    },
+    {
+        "id": "grouped-dilated",
+        "input": [9, 9, 4],
+        "layers": [
+            {
+                "type": "conv2d",
+                "filters": 6,
+                "kernel": 3,
+                "groups": 2,
+                "dilation": [2, 1],
+                "padding": [1, [0, 2]],
+            }
+        ],
+    },
+    {
+        "id": "pools-stride-beyond-window",
+        "input": [10, 9, 2],
+        "layers": [
+            {"type": "max_pool2d", "pool": 2, "strides": 3, "padding": "same"},
+            {"type": "avg_pool2d", "pool": [2, 1], "strides": [1, 2]},
+        ],
+    },
+    {
+        "id": "pool-3d-and-global-keepdims",
+        "input": [4, 5, 6, 2],
+        "layers": [
+            {"type": "avg_pool3d", "pool": 2, "padding": "same"},
+            {"type": "global_max_pool3d", "keepdims": True},
+        ],
+    },
+    {
+        "id": "resize-1d-3d",
+        "input": [4, 3, 5, 2],
+        "layers": [
+            {"type": "upsampling3d", "size": [1, 2, 3]},
+            {"type": "zero_padding3d", "padding": [[1, 0], 2, [0, 3]]},
+            {"type": "cropping3d", "cropping": [1, [0, 2], 1]},
+        ],
+    },
+    {
+        "id": "resize-1d",
+        "input": [6, 2],
+        "layers": [
+            {"type": "upsampling1d", "size": 3},
+            {"type": "zero_padding1d", "padding": [[2, 0]]},
+            {"type": "cropping1d", "cropping": [[1, 4]]},
+            {"type": "global_avg_pool1d"},
+        ],
+    },
+    {
+        "id": "activations-as-layers",
+        "input": [6, 5, 3],
+        "layers": [
+            {"type": "relu", "max_value": 4.0},
+            {"type": "relu6"},
+            {"type": "leaky_relu"},
+            {"type": "elu", "alpha": 0.5},
+            {"type": "softmax", "axis": 1},
+            {"type": "sigmoid"},
+            {"type": "tanh"},
+            {"type": "gelu"},
+            {"type": "swish"},
+            {"type": "prelu", "shared_axes": [1]},
+            {"type": "prelu"},
+            {"type": "activation", "activation": "prelu"},
+            {"type": "activation", "activation": "selu"},
+        ],
+    },
+    {
+        "id": "dense-unflattened-with-prelu",
+        "input": [4, 5, 3],
+        "layers": [
+            {"type": "dense", "units": 6, "activation": "prelu", "use_bias": False},
+            {"type": "layer_norm", "center": False},
+            {"type": "batch_norm", "scale": False},
+        ],
+    },
+    {
+        "id": "merges-of-three",
+        "input": [6, 6, 2],
+        "layers": [
+            {"name": "a", "type": "conv2d", "filters": 2, "kernel": 3, "padding": "same"},
+            {"name": "b", "type": "conv2d", "filters": 2, "kernel": 1, "inputs": ["input"]},
+            {"name": "sum", "type": "add", "inputs": ["a", "b", "input"]},
+            {"name": "most", "type": "maximum", "inputs": ["a", "sum", "b"]},
+            {"name": "least", "type": "minimum", "inputs": ["a", "most"]},
+            {"name": "product", "type": "multiply", "inputs": ["least", "b"]},
+            {"name": "mean", "type": "average", "inputs": ["product", "a"]},
+            {"name": "diff", "type": "subtract", "inputs": ["mean", "b"]},
+            {"name": "cat", "type": "concatenate", "inputs": ["diff", "a", "input"]},
+            {"name": "rows", "type": "concatenate", "axis": 1, "inputs": ["cat", "cat"]},
+        ],
+    },
+    {
+        "id": "maxout-both-forms",
+        "input": [9, 8, 3],
+        "layers": [
+            {
+                "type": "maxout",
+                "filters": 4,
+                "pieces": 3,
+                "kernel": [3, 2],
+                "strides": 2,
+                "padding": [[1, 0], [2, 2]],
+            },
+            {"type": "maxout", "filters": 2, "kernel": 3, "padding": "same"},
+            {"type": "flatten"},
+            {"type": "maxout", "units": 5, "pieces": 4},
+        ],
+    },
+    {
+        "id": "spp-avg-then-dense",
+        "input": [7, 9, 3],
+        "layers": [
+            {"type": "spp", "levels": [1, 3], "pooling": "avg"},
+            {"type": "dense", "units": 4, "activation": "softmax"},
+        ],
+    },
+    {
+        "id": "reshape-and-dropouts",
+        "input": [4, 6, 2],
+        "layers": [
+            {"type": "spatial_dropout2d", "rate": 0.3},
+            {"type": "reshape", "shape": [-1, 4]},
+            {"type": "spatial_dropout1d"},
+            {"type": "reshape", "shape": [2, "2*2", 3, 2]},
+            {"type": "spatial_dropout3d"},
+            {"type": "flatten"},
+            {"type": "dropout", "rate": 0.1},
+        ],
+    },
+    {
+        "id": "params-in-expressions",
+        "input": [8, 8, "channels"],
+        "params": {"channels": 3, "width": 4},
+        "layers": [
+            {"type": "conv2d", "filters": "2*width", "kernel": "width - 1", "padding": "same"},
+            {"type": "dense", "units": "width // 2"},
+        ],
+    },
 ]
 
 
 @pytest.mark.parametrize("case", CORNERS, ids=[c["id"] for c in CORNERS])
 def test_corner_cases_agree(case: dict[str, Any]) -> None:
-    spec = archspec.from_dict({
-        "archspec": 1, "name": case["id"], "input": {"shape": case["input"]},
-        "params": case.get("params", {}), "layers": case["layers"],
-    })
+    spec = archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": case["id"],
+            "input": {"shape": case["input"]},
+            "params": case.get("params", {}),
+            "layers": case["layers"],
+        }
+    )
     report = archspec.analyze(spec)
     assert report.ok, report.errors
     assert_agrees(spec)
@@ -228,40 +395,87 @@ def _keras_transpose_same_even_kernel() -> None:
 
 
 REFUSED = [
-    {"id": "causal-depthwise", "code": "bad-padding", "input": [8, 2],
-     "layer": {"type": "depthwise_conv1d", "kernel": 3, "padding": "causal"},
-     "keras": lambda: keras.layers.DepthwiseConv1D(3, padding="causal")},
-    {"id": "causal-separable", "code": "bad-padding", "input": [8, 2],
-     "layer": {"type": "separable_conv1d", "filters": 2, "kernel": 3, "padding": "causal"},
-     "keras": lambda: keras.layers.SeparableConv1D(2, 3, padding="causal")},
-    {"id": "causal-2d", "code": "bad-padding", "input": [8, 8, 2],
-     "layer": {"type": "conv2d", "filters": 2, "kernel": 3, "padding": "causal"},
-     "keras": lambda: keras.layers.Conv2D(2, 3, padding="causal")},
-    {"id": "causal-maxout", "code": "bad-padding", "input": [8, 8, 2],
-     "layer": {"type": "maxout", "filters": 2, "kernel": 3, "padding": "causal"},
-     "keras": lambda: Maxout(2, kernel_size=(3, 3), padding="causal")},
-    {"id": "strides-and-dilation", "code": "stride-and-dilation", "input": [8, 8, 2],
-     "layer": {"type": "conv2d", "filters": 2, "kernel": 3, "strides": 2, "dilation": 2},
-     "keras": lambda: keras.layers.Conv2D(2, 3, strides=2, dilation_rate=2)},
-    {"id": "output-padding-not-below-strides", "code": "out-of-range", "input": [8, 2],
-     "layer": {"type": "conv1d_transpose", "filters": 2, "kernel": 3, "strides": 2,
-               "output_padding": 2},
-     "keras": lambda: keras.layers.Conv1DTranspose(2, 3, strides=2, output_padding=2)},
-    {"id": "transpose-same-even-kernel-no-output-padding", "code": "bad-output-padding",
-     "input": [5, 1],
-     "layer": {"type": "conv1d_transpose", "filters": 2, "kernel": 2, "padding": "same",
-               "output_padding": 0},
-     "keras": _keras_transpose_same_even_kernel},
-    {"id": "groups-not-dividing-channels", "code": "bad-groups", "input": [8, 8, 3],
-     "layer": {"type": "conv2d", "filters": 4, "kernel": 1, "groups": 2},
-     "keras": lambda: keras.layers.Conv2D(4, 1, groups=2)(keras.Input((8, 8, 3)))},
+    {
+        "id": "causal-depthwise",
+        "code": "bad-padding",
+        "input": [8, 2],
+        "layer": {"type": "depthwise_conv1d", "kernel": 3, "padding": "causal"},
+        "keras": lambda: keras.layers.DepthwiseConv1D(3, padding="causal"),
+    },
+    {
+        "id": "causal-separable",
+        "code": "bad-padding",
+        "input": [8, 2],
+        "layer": {"type": "separable_conv1d", "filters": 2, "kernel": 3, "padding": "causal"},
+        "keras": lambda: keras.layers.SeparableConv1D(2, 3, padding="causal"),
+    },
+    {
+        "id": "causal-2d",
+        "code": "bad-padding",
+        "input": [8, 8, 2],
+        "layer": {"type": "conv2d", "filters": 2, "kernel": 3, "padding": "causal"},
+        "keras": lambda: keras.layers.Conv2D(2, 3, padding="causal"),
+    },
+    {
+        "id": "causal-maxout",
+        "code": "bad-padding",
+        "input": [8, 8, 2],
+        "layer": {"type": "maxout", "filters": 2, "kernel": 3, "padding": "causal"},
+        "keras": lambda: Maxout(2, kernel_size=(3, 3), padding="causal"),
+    },
+    {
+        "id": "strides-and-dilation",
+        "code": "stride-and-dilation",
+        "input": [8, 8, 2],
+        "layer": {"type": "conv2d", "filters": 2, "kernel": 3, "strides": 2, "dilation": 2},
+        "keras": lambda: keras.layers.Conv2D(2, 3, strides=2, dilation_rate=2),
+    },
+    {
+        "id": "output-padding-not-below-strides",
+        "code": "out-of-range",
+        "input": [8, 2],
+        "layer": {
+            "type": "conv1d_transpose",
+            "filters": 2,
+            "kernel": 3,
+            "strides": 2,
+            "output_padding": 2,
+        },
+        "keras": lambda: keras.layers.Conv1DTranspose(2, 3, strides=2, output_padding=2),
+    },
+    {
+        "id": "transpose-same-even-kernel-no-output-padding",
+        "code": "bad-output-padding",
+        "input": [5, 1],
+        "layer": {
+            "type": "conv1d_transpose",
+            "filters": 2,
+            "kernel": 2,
+            "padding": "same",
+            "output_padding": 0,
+        },
+        "keras": _keras_transpose_same_even_kernel,
+    },
+    {
+        "id": "groups-not-dividing-channels",
+        "code": "bad-groups",
+        "input": [8, 8, 3],
+        "layer": {"type": "conv2d", "filters": 4, "kernel": 1, "groups": 2},
+        "keras": lambda: keras.layers.Conv2D(4, 1, groups=2)(keras.Input((8, 8, 3))),
+    },
 ]
 
 
 @pytest.mark.parametrize("case", REFUSED, ids=[c["id"] for c in REFUSED])
 def test_checker_refuses_what_keras_refuses(case: dict[str, Any]) -> None:
-    spec = archspec.from_dict({"archspec": 1, "name": case["id"],
-                               "input": {"shape": case["input"]}, "layers": [case["layer"]]})
+    spec = archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": case["id"],
+            "input": {"shape": case["input"]},
+            "layers": [case["layer"]],
+        }
+    )
     report = archspec.analyze(spec)
     assert [d.code for d in report.errors] == [case["code"]]
     with pytest.raises(Exception):  # noqa: B017 - Keras raises ValueError, TensorFlow its own
@@ -274,8 +488,24 @@ def test_checker_refuses_what_keras_refuses(case: dict[str, Any]) -> None:
 SUFFIX = {1: "1d", 2: "2d", 3: "3d"}
 ACTIVATIONS = st.one_of(
     st.none(),
-    st.sampled_from(["relu", "relu6", "tanh", "sigmoid", "elu", "gelu", "swish", "selu",
-                     "leaky_relu", "prelu", "softplus", "hard_sigmoid", "mish", "linear"]),
+    st.sampled_from(
+        [
+            "relu",
+            "relu6",
+            "tanh",
+            "sigmoid",
+            "elu",
+            "gelu",
+            "swish",
+            "selu",
+            "leaky_relu",
+            "prelu",
+            "softplus",
+            "hard_sigmoid",
+            "mish",
+            "linear",
+        ]
+    ),
     st.builds(lambda a: {"type": "leaky_relu", "alpha": a}, st.sampled_from([0.1, 0.2])),
     st.builds(lambda a: {"type": "elu", "alpha": a}, st.sampled_from([0.5, 2.0])),
 )
@@ -295,8 +525,13 @@ class _Net:
         self.layers: list[dict[str, Any]] = []
         self.last = "input"
 
-    def add(self, layer: dict[str, Any], spatial: list[int] | None = None,
-            channels: int | None = None, inputs: list[str] | None = None) -> str:
+    def add(
+        self,
+        layer: dict[str, Any],
+        spatial: list[int] | None = None,
+        channels: int | None = None,
+        inputs: list[str] | None = None,
+    ) -> str:
         name = f"l{len(self.layers)}"
         entry = {"name": name, **layer}
         if inputs is not None:
@@ -322,8 +557,9 @@ def _window(size: int, kernel: int, stride: int, dilation: int, padding: Any) ->
     return (size + lo + hi - keff) // stride + 1
 
 
-def _transposed(size: int, kernel: int, stride: int, dilation: int, padding: str,
-                out_pad: int | None) -> int:
+def _transposed(
+    size: int, kernel: int, stride: int, dilation: int, padding: str, out_pad: int | None
+) -> int:
     keff = dilation * (kernel - 1) + 1
     if out_pad is None:
         return size * stride if padding == "same" else (size - 1) * stride + max(keff, stride)
@@ -340,8 +576,9 @@ def _padding_field(pairs: list[tuple[int, int]], form: int) -> Any:
 
 
 @st.composite
-def _windowed(draw: st.DrawFn, net: _Net, *, causal: bool = False, dilated: bool = True,
-              explicit: bool = True) -> tuple[dict[str, Any], list[int]]:
+def _windowed(
+    draw: st.DrawFn, net: _Net, *, causal: bool = False, dilated: bool = True, explicit: bool = True
+) -> tuple[dict[str, Any], list[int]]:
     """Kernel, strides, padding, dilation that fit the current spatial size."""
     rank = net.rank
     kernel = [draw(st.integers(1, 3)) for _ in range(rank)]
@@ -354,8 +591,10 @@ def _windowed(draw: st.DrawFn, net: _Net, *, causal: bool = False, dilated: bool
     pairs = [(draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(rank)]
     padding: Any = mode if mode != "explicit" else _padding_field(pairs, draw(st.integers(0, 2)))
     axis_pad = [mode if mode != "explicit" else pair for pair in pairs]
-    out = [_window(n, k, s, d, p) for n, k, s, d, p in
-           zip(net.spatial, kernel, strides, dilation, axis_pad)]
+    out = [
+        _window(n, k, s, d, p)
+        for n, k, s, d, p in zip(net.spatial, kernel, strides, dilation, axis_pad)
+    ]
     if min(out) < 1:
         padding, out = "same", [-(-n // s) for n, s in zip(net.spatial, strides)]
     fields: dict[str, Any] = {
@@ -372,8 +611,20 @@ def _windowed(draw: st.DrawFn, net: _Net, *, causal: bool = False, dilated: bool
 def _step(draw: st.DrawFn, net: _Net) -> None:
     """Append one layer (or a small branch and its merge) that fits the current shape."""
     r, c = net.rank, net.channels
-    kinds = ["conv", "conv", "depthwise", "pool", "norm", "activation", "dense", "residual",
-             "concat", "pad", "crop", "dropout"]
+    kinds = [
+        "conv",
+        "conv",
+        "depthwise",
+        "pool",
+        "norm",
+        "activation",
+        "dense",
+        "residual",
+        "concat",
+        "pad",
+        "crop",
+        "dropout",
+    ]
     if r < 3:
         kinds.append("separable")
     if max(net.spatial) <= 8:
@@ -385,16 +636,26 @@ def _step(draw: st.DrawFn, net: _Net) -> None:
         fields, out = draw(_windowed(net, causal=r == 1))
         groups = draw(st.sampled_from([g for g in (1, 2, 3) if c % g == 0]))
         filters = groups * draw(st.integers(1, 3))
-        layer = {"type": f"conv{SUFFIX[r]}", "filters": filters, **fields,
-                 "activation": draw(ACTIVATIONS), "use_bias": draw(st.booleans())}
+        layer = {
+            "type": f"conv{SUFFIX[r]}",
+            "filters": filters,
+            **fields,
+            "activation": draw(ACTIVATIONS),
+            "use_bias": draw(st.booleans()),
+        }
         if groups > 1:
             layer["groups"] = groups
         net.add(layer, out, filters)
     elif kind in ("depthwise", "separable"):
         fields, out = draw(_windowed(net))
         mult = draw(st.integers(1, 2))
-        layer = {"type": f"{kind}_conv{SUFFIX[r]}", **fields, "depth_multiplier": mult,
-                 "activation": draw(ACTIVATIONS), "use_bias": draw(st.booleans())}
+        layer = {
+            "type": f"{kind}_conv{SUFFIX[r]}",
+            **fields,
+            "depth_multiplier": mult,
+            "activation": draw(ACTIVATIONS),
+            "use_bias": draw(st.booleans()),
+        }
         if kind == "separable":
             layer["filters"] = draw(st.integers(1, 4))
         if r == 3:
@@ -405,45 +666,73 @@ def _step(draw: st.DrawFn, net: _Net) -> None:
         kernel = [draw(st.integers(1, 3)) for _ in range(r)]
         strides = [draw(st.integers(1, 2)) for _ in range(r)]
         padding = draw(st.sampled_from(["valid", "same"]))
-        layer = {"type": f"conv{SUFFIX[r]}_transpose", "filters": draw(st.integers(1, 3)),
-                 "kernel": kernel, "strides": strides, "padding": padding,
-                 "activation": draw(ACTIVATIONS)}
+        layer = {
+            "type": f"conv{SUFFIX[r]}_transpose",
+            "filters": draw(st.integers(1, 3)),
+            "kernel": kernel,
+            "strides": strides,
+            "padding": padding,
+            "activation": draw(ACTIVATIONS),
+        }
         # TensorFlow's 'same' transposed conv cannot output (W - 1)*S: an even kernel needs
         # output_padding >= 1 there (the engine refuses it otherwise).
         lowest = [int(padding == "same" and k % 2 == 0) for k in kernel]
         if draw(st.booleans()) and all(low < s for low, s in zip(lowest, strides)):
-            layer["output_padding"] = [draw(st.integers(low, s - 1))
-                                       for low, s in zip(lowest, strides)]
+            layer["output_padding"] = [
+                draw(st.integers(low, s - 1)) for low, s in zip(lowest, strides)
+            ]
         elif max(strides) == 1 and draw(st.booleans()):
             layer["dilation"] = draw(st.integers(1, 2))
         pad = layer.get("output_padding")
         dilation = layer.get("dilation", 1)
-        out = [_transposed(n, k, s, dilation, padding, None if pad is None else pad[i])
-               for i, (n, k, s) in enumerate(zip(net.spatial, kernel, strides))]
+        out = [
+            _transposed(n, k, s, dilation, padding, None if pad is None else pad[i])
+            for i, (n, k, s) in enumerate(zip(net.spatial, kernel, strides))
+        ]
         net.add(layer, out, layer["filters"])
     elif kind == "pool":
         fields, out = draw(_windowed(net, dilated=False, explicit=False))
         kind_name = draw(st.sampled_from(["max", "avg"]))
-        layer = {"type": f"{kind_name}_pool{SUFFIX[r]}", "pool": fields["kernel"],
-                 "padding": fields["padding"]}
+        layer = {
+            "type": f"{kind_name}_pool{SUFFIX[r]}",
+            "pool": fields["kernel"],
+            "padding": fields["padding"],
+        }
         if draw(st.booleans()):
             layer["strides"] = fields["strides"]
         else:
-            pool = fields["kernel"] if isinstance(fields["kernel"], list) else (
-                [fields["kernel"]] * r)
+            pool = (
+                fields["kernel"] if isinstance(fields["kernel"], list) else ([fields["kernel"]] * r)
+            )
             out = [_window(n, k, k, 1, fields["padding"]) for n, k in zip(net.spatial, pool)]
         net.add(layer, out if min(out) >= 1 else None)
     elif kind == "norm":
         if draw(st.booleans()):
-            net.add({"type": "batch_norm", "center": draw(st.booleans()),
-                     "scale": draw(st.booleans())})
+            net.add(
+                {"type": "batch_norm", "center": draw(st.booleans()), "scale": draw(st.booleans())}
+            )
         else:
-            net.add({"type": "layer_norm", "center": draw(st.booleans()),
-                     "scale": draw(st.booleans())})
+            net.add(
+                {"type": "layer_norm", "center": draw(st.booleans()), "scale": draw(st.booleans())}
+            )
     elif kind == "activation":
-        choice = draw(st.sampled_from(["activation", "relu", "relu6", "leaky_relu", "elu",
-                                       "softmax", "sigmoid", "tanh", "gelu", "swish",
-                                       "prelu"]))
+        choice = draw(
+            st.sampled_from(
+                [
+                    "activation",
+                    "relu",
+                    "relu6",
+                    "leaky_relu",
+                    "elu",
+                    "softmax",
+                    "sigmoid",
+                    "tanh",
+                    "gelu",
+                    "swish",
+                    "prelu",
+                ]
+            )
+        )
         layer: dict[str, Any] = {"type": choice}
         if choice == "activation":
             layer["activation"] = draw(ACTIVATIONS.filter(lambda a: a is not None))
@@ -455,56 +744,86 @@ def _step(draw: st.DrawFn, net: _Net) -> None:
     elif kind == "dense":
         units = draw(st.integers(1, 4))
         if draw(st.booleans()):
-            net.add({"type": "dense", "units": units, "activation": draw(ACTIVATIONS)},
-                    channels=units)
+            net.add(
+                {"type": "dense", "units": units, "activation": draw(ACTIVATIONS)}, channels=units
+            )
         else:
-            net.add({"type": "maxout", "units": units, "pieces": draw(st.integers(2, 3))},
-                    channels=units)
+            net.add(
+                {"type": "maxout", "units": units, "pieces": draw(st.integers(2, 3))},
+                channels=units,
+            )
     elif kind == "maxout_conv":
         fields, out = draw(_windowed(net, dilated=False))
         filters = draw(st.integers(1, 3))
-        net.add({"type": "maxout", "filters": filters, "pieces": draw(st.integers(2, 3)),
-                 **fields}, out, filters)
+        net.add(
+            {"type": "maxout", "filters": filters, "pieces": draw(st.integers(2, 3)), **fields},
+            out,
+            filters,
+        )
     elif kind == "residual":
         start = net.last
         kernel = draw(st.sampled_from([1, 3]))
-        branch = net.add({"type": f"conv{SUFFIX[r]}", "filters": c, "kernel": kernel,
-                          "padding": "same", "activation": draw(ACTIVATIONS)})
+        branch = net.add(
+            {
+                "type": f"conv{SUFFIX[r]}",
+                "filters": c,
+                "kernel": kernel,
+                "padding": "same",
+                "activation": draw(ACTIVATIONS),
+            }
+        )
         if draw(st.booleans()):
             branch = net.add({"type": "batch_norm"})
-        merge = draw(st.sampled_from(["add", "subtract", "multiply", "average", "maximum",
-                                      "minimum"]))
+        merge = draw(
+            st.sampled_from(["add", "subtract", "multiply", "average", "maximum", "minimum"])
+        )
         net.add({"type": merge}, inputs=[start, branch])
     elif kind == "concat":
         start = net.last
         along_space = draw(st.booleans())
         f1 = c if along_space else draw(st.integers(1, 3))
-        left = net.add({"type": f"conv{SUFFIX[r]}", "filters": f1, "kernel": 1},
-                       inputs=[start])
-        right = net.add({"type": f"max_pool{SUFFIX[r]}", "pool": draw(st.integers(1, 3)),
-                         "strides": 1, "padding": "same"}, inputs=[start])
+        left = net.add({"type": f"conv{SUFFIX[r]}", "filters": f1, "kernel": 1}, inputs=[start])
+        right = net.add(
+            {
+                "type": f"max_pool{SUFFIX[r]}",
+                "pool": draw(st.integers(1, 3)),
+                "strides": 1,
+                "padding": "same",
+            },
+            inputs=[start],
+        )
         if along_space:  # Keras's axis numbering: 0 is the batch, 1 the first spatial axis
-            net.add({"type": "concatenate", "axis": 1}, [2 * net.spatial[0], *net.spatial[1:]],
-                    inputs=[left, right])
+            net.add(
+                {"type": "concatenate", "axis": 1},
+                [2 * net.spatial[0], *net.spatial[1:]],
+                inputs=[left, right],
+            )
         else:
             net.add({"type": "concatenate"}, channels=f1 + c, inputs=[left, right])
     elif kind == "pad":
         pairs = [(draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(r)]
-        net.add({"type": f"zero_padding{SUFFIX[r]}",
-                 "padding": _padding_field(pairs, draw(st.integers(0, 2)))},
-                [n + lo + hi for n, (lo, hi) in zip(net.spatial, pairs)])
+        net.add(
+            {
+                "type": f"zero_padding{SUFFIX[r]}",
+                "padding": _padding_field(pairs, draw(st.integers(0, 2))),
+            },
+            [n + lo + hi for n, (lo, hi) in zip(net.spatial, pairs)],
+        )
     elif kind == "crop":
         pairs = []
         for n in net.spatial:
             lo = draw(st.integers(0, min(2, n - 1)))
             pairs.append((lo, draw(st.integers(0, min(2, n - 1 - lo)))))
-        net.add({"type": f"cropping{SUFFIX[r]}",
-                 "cropping": _padding_field(pairs, draw(st.integers(0, 2)))},
-                [n - lo - hi for n, (lo, hi) in zip(net.spatial, pairs)])
+        net.add(
+            {
+                "type": f"cropping{SUFFIX[r]}",
+                "cropping": _padding_field(pairs, draw(st.integers(0, 2))),
+            },
+            [n - lo - hi for n, (lo, hi) in zip(net.spatial, pairs)],
+        )
     elif kind == "dropout":
         spatial = draw(st.booleans())
-        net.add({"type": f"spatial_dropout{SUFFIX[r]}" if spatial else "dropout",
-                 "rate": 0.25})
+        net.add({"type": f"spatial_dropout{SUFFIX[r]}" if spatial else "dropout", "rate": 0.25})
     elif kind == "upsampling":
         size = [draw(st.integers(1, 2)) for _ in range(r)]
         layer = {"type": f"upsampling{SUFFIX[r]}", "size": size[0] if r == 1 else size}
@@ -524,17 +843,24 @@ def _head(draw: st.DrawFn, net: _Net) -> None:
         if draw(st.booleans()):
             net.add({"type": "reshape", "shape": [-1, 1]})
             net.add({"type": "flatten"})
-        net.add({"type": "dense", "units": draw(st.integers(1, 4)),
-                 "activation": draw(ACTIVATIONS)})
+        net.add(
+            {"type": "dense", "units": draw(st.integers(1, 4)), "activation": draw(ACTIVATIONS)}
+        )
     elif head == "global":
         kind = draw(st.sampled_from(["max", "avg"]))
         net.add({"type": f"global_{kind}_pool{SUFFIX[r]}", "keepdims": draw(st.booleans())})
     elif head == "spp":
         smallest = min(net.spatial)
-        levels = draw(st.lists(st.integers(1, min(4, smallest)), min_size=1, max_size=3,
-                               unique=True))
-        net.add({"type": "spp", "levels": sorted(levels),
-                 "pooling": draw(st.sampled_from(["max", "avg"]))})
+        levels = draw(
+            st.lists(st.integers(1, min(4, smallest)), min_size=1, max_size=3, unique=True)
+        )
+        net.add(
+            {
+                "type": "spp",
+                "levels": sorted(levels),
+                "pooling": draw(st.sampled_from(["max", "avg"])),
+            }
+        )
         net.add({"type": "dense", "units": 2})
 
 
@@ -550,10 +876,14 @@ def generated_specs(draw: st.DrawFn) -> archspec.Spec:
         if min(net.spatial) < 1:
             break
     draw(_head(net))
-    return archspec.from_dict({
-        "archspec": 1, "name": "generated",
-        "input": {"shape": [*spatial, channels]}, "layers": net.layers,
-    })
+    return archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "generated",
+            "input": {"shape": [*spatial, channels]},
+            "layers": net.layers,
+        }
+    )
 
 
 @given(generated_specs())
@@ -579,16 +909,26 @@ def test_generator_mostly_valid() -> None:
 
 
 def test_symbolic_input_builds_with_none_dimensions() -> None:
-    spec = archspec.from_dict({
-        "archspec": 1, "name": "fcn", "input": {"shape": ["H", "W", 3]},
-        "layers": [
-            {"name": "conv", "type": "conv2d", "filters": 4, "kernel": 3, "strides": 2,
-             "padding": "same"},
-            {"name": "pool", "type": "max_pool2d", "pool": 2},
-            {"name": "spp", "type": "spp", "levels": [1, 2]},
-            {"name": "out", "type": "dense", "units": 3},
-        ],
-    })
+    spec = archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "fcn",
+            "input": {"shape": ["H", "W", 3]},
+            "layers": [
+                {
+                    "name": "conv",
+                    "type": "conv2d",
+                    "filters": 4,
+                    "kernel": 3,
+                    "strides": 2,
+                    "padding": "same",
+                },
+                {"name": "pool", "type": "max_pool2d", "pool": 2},
+                {"name": "spp", "type": "spp", "levels": [1, 2]},
+                {"name": "out", "type": "dense", "units": 3},
+            ],
+        }
+    )
     built = assert_agrees(spec)
     assert tuple(built.model.get_layer("conv").output.shape) == (None, None, None, 4)
     assert tuple(built.model.get_layer("spp").output.shape) == (None, 20)
@@ -598,14 +938,24 @@ def test_symbolic_input_builds_with_none_dimensions() -> None:
 # -- (c) the suite notices a wrong rule -----------------------------------------------------
 
 
-STRIDED_SAME = archspec.from_dict({
-    "archspec": 1, "name": "strided", "input": {"shape": [9, 9, 2]},
-    "layers": [
-        {"name": "conv", "type": "conv2d", "filters": 3, "kernel": 3, "strides": 2,
-         "padding": "same"},
-        {"name": "bn", "type": "batch_norm"},
-    ],
-})
+STRIDED_SAME = archspec.from_dict(
+    {
+        "archspec": 1,
+        "name": "strided",
+        "input": {"shape": [9, 9, 2]},
+        "layers": [
+            {
+                "name": "conv",
+                "type": "conv2d",
+                "filters": 3,
+                "kernel": 3,
+                "strides": 2,
+                "padding": "same",
+            },
+            {"name": "bn", "type": "batch_norm"},
+        ],
+    }
+)
 
 
 def test_agreement_holds_for_the_unpatched_engine() -> None:
@@ -617,8 +967,9 @@ def test_wrong_same_padding_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> N
 
     right = sizes.conv_output_size
 
-    def floor_instead_of_ceil(size: Any, kernel: int, stride: int, padding: Any,
-                              dilation: int = 1) -> Any:
+    def floor_instead_of_ceil(
+        size: Any, kernel: int, stride: int, padding: Any, dilation: int = 1
+    ) -> Any:
         if padding == "same":
             return size // stride  # should be ceil(size / stride)
         return right(size, kernel, stride, padding, dilation)
@@ -636,7 +987,9 @@ def test_wrong_batch_norm_count_is_caught(monkeypatch: pytest.MonkeyPatch) -> No
     def statistics_as_trainable(self: Any, ctx: Any, inputs: Any) -> Any:
         inferred = right(self, ctx, inputs)
         inferred.trainable, inferred.non_trainable = (
-            inferred.trainable + inferred.non_trainable, 0)
+            inferred.trainable + inferred.non_trainable,
+            0,
+        )
         return inferred
 
     monkeypatch.setattr(BatchNorm, "infer", statistics_as_trainable)

@@ -28,15 +28,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _spec(layers: list[dict[str, Any]], shape: list[Any], **extra: Any) -> archspec.Spec:
-    return archspec.from_dict({"archspec": 1, "name": "t", "input": {"shape": shape},
-                               "layers": layers, **extra})
+    return archspec.from_dict(
+        {"archspec": 1, "name": "t", "input": {"shape": shape}, "layers": layers, **extra}
+    )
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     paths = [p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join(paths)}
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 # -- the mapping ------------------------------------------------------------------------------
@@ -51,22 +53,44 @@ def test_every_augmentation_kind_has_a_keras_layer() -> None:
 
 
 def test_keras_layer_names_are_the_spec_names() -> None:
-    spec = _spec([
-        {"name": "stem", "type": "conv2d", "filters": 2, "kernel": 3, "padding": 1,
-         "activation": "leaky_relu"},
-        {"type": "conv2d", "filters": 2, "kernel": 1, "activation": "relu"},
-        {"name": "out", "type": "global_avg_pool2d"},
-    ], [8, 8, 1])
+    spec = _spec(
+        [
+            {
+                "name": "stem",
+                "type": "conv2d",
+                "filters": 2,
+                "kernel": 3,
+                "padding": 1,
+                "activation": "leaky_relu",
+            },
+            {"type": "conv2d", "filters": 2, "kernel": 1, "activation": "relu"},
+            {"name": "out", "type": "global_avg_pool2d"},
+        ],
+        [8, 8, 1],
+    )
     built = build(spec)
-    assert built.layers == {"stem": ["stem.pad", "stem", "stem.act"], "conv2d": ["conv2d"],
-                            "out": ["out"]}
+    assert built.layers == {
+        "stem": ["stem.pad", "stem", "stem.act"],
+        "conv2d": ["conv2d"],
+        "out": ["out"],
+    }
     assert [layer.name for layer in built.model.layers] == [
-        "input", "stem.pad", "stem", "stem.act", "conv2d", "out"]
+        "input",
+        "stem.pad",
+        "stem",
+        "stem.act",
+        "conv2d",
+        "out",
+    ]
 
 
 def test_build_model_attaches_the_layer_mapping() -> None:
-    model = build_model(_spec([{"name": "c", "type": "conv1d", "filters": 2, "kernel": 2,
-                                "activation": "prelu"}], [5, 3]))
+    model = build_model(
+        _spec(
+            [{"name": "c", "type": "conv1d", "filters": 2, "kernel": 2, "activation": "prelu"}],
+            [5, 3],
+        )
+    )
     assert model.archspec_layers == {"c": ["c", "c.act"]}
     assert model.get_layer("c.act").count_params() == 2  # one slope per channel
 
@@ -85,8 +109,20 @@ ACTIVATION_CASES = [
 @pytest.mark.parametrize("case", ACTIVATION_CASES, ids=lambda c: json.dumps(c["activation"]))
 def test_activations_have_the_lecture_meaning(case: dict[str, Any]) -> None:
     keras.backend.clear_session()
-    model = build_model(_spec([{"name": "d", "type": "dense", "units": 1, "use_bias": False,
-                                "activation": case["activation"]}], [1]))
+    model = build_model(
+        _spec(
+            [
+                {
+                    "name": "d",
+                    "type": "dense",
+                    "units": 1,
+                    "use_bias": False,
+                    "activation": case["activation"],
+                }
+            ],
+            [1],
+        )
+    )
     model.get_layer("d").set_weights([np.ones((1, 1), dtype="float32")])
     out = model.predict(np.array([[case["x"]]], dtype="float32"), verbose=0)
     assert out[0, 0] == pytest.approx(case["y"], abs=1e-6)
@@ -118,10 +154,11 @@ EVERY_AUGMENTATION = [
 
 def test_augmentation_is_random_in_training_and_inert_at_inference() -> None:
     assert {a["type"] for a in EVERY_AUGMENTATION} | {"random_crop"} == AUGMENT_KINDS
-    spec = _spec([{"name": "pool", "type": "global_avg_pool2d"}], [12, 12, 3],
-                 augment=EVERY_AUGMENTATION)
+    spec = _spec(
+        [{"name": "pool", "type": "global_avg_pool2d"}], [12, 12, 3], augment=EVERY_AUGMENTATION
+    )
     model = build_model(spec)
-    names = [layer.name for layer in model.layers[1:len(EVERY_AUGMENTATION) + 1]]
+    names = [layer.name for layer in model.layers[1 : len(EVERY_AUGMENTATION) + 1]]
     assert names == [f"augment.{i}" for i in range(len(EVERY_AUGMENTATION))]
     images = np.random.default_rng(0).random((4, 12, 12, 3), dtype="float32")
     inference = np.asarray(model(images, training=False))
@@ -131,8 +168,11 @@ def test_augmentation_is_random_in_training_and_inert_at_inference() -> None:
 
 
 def test_random_crop_crops_to_what_the_engine_says() -> None:
-    spec = _spec([{"name": "conv", "type": "conv2d", "filters": 2, "kernel": 3}], ["H", "W", 1],
-                 augment=[{"type": "random_crop", "height": 10, "width": 8, "name": "crop"}])
+    spec = _spec(
+        [{"name": "conv", "type": "conv2d", "filters": 2, "kernel": 3}],
+        ["H", "W", 1],
+        augment=[{"type": "random_crop", "height": 10, "width": 8, "name": "crop"}],
+    )
     built = build(spec)
     assert built.model.get_layer("augment.crop").output.shape[1:3] == (10, 8)
     assert built.report.layer("conv").output_shape == (8, 6, 2)
@@ -158,8 +198,7 @@ def test_dense_after_flatten_needs_concrete_sizes() -> None:
 
 
 def test_free_sizes_build_as_none() -> None:
-    spec = _spec([*FLATTEN_DENSE[:1], {"name": "gap", "type": "global_max_pool2d"}],
-                 ["H", "W", 1])
+    spec = _spec([*FLATTEN_DENSE[:1], {"name": "gap", "type": "global_max_pool2d"}], ["H", "W", 1])
     model = build_model(spec)
     assert tuple(model.input.shape) == (None, None, None, 1)
     assert tuple(model.get_layer("conv").output.shape) == (None, None, None, 2)
@@ -183,29 +222,37 @@ def test_reshape_with_free_sizes_is_refused_clearly() -> None:
 
 
 def test_layers_that_miss_the_output_are_left_out() -> None:
-    spec = _spec([
-        {"name": "side", "type": "flatten"},
-        {"name": "side_fc", "type": "dense", "units": 2},
-        {"name": "main", "type": "conv1d", "filters": 3, "kernel": 1, "inputs": ["input"]},
-    ], ["L", 1])
+    spec = _spec(
+        [
+            {"name": "side", "type": "flatten"},
+            {"name": "side_fc", "type": "dense", "units": 2},
+            {"name": "main", "type": "conv1d", "filters": 3, "kernel": 1, "inputs": ["input"]},
+        ],
+        ["L", 1],
+    )
     built = build(spec)  # side_fc's weights depend on L, but it never reaches the output
     assert set(built.layers) == {"main"}
 
 
 def test_mixed_precision_keeps_the_output_in_float32() -> None:
-    spec = _spec([
-        {"name": "conv", "type": "conv2d", "filters": 2, "kernel": 3},
-        {"name": "gap", "type": "global_avg_pool2d"},
-        {"name": "out", "type": "dense", "units": 3, "activation": "softmax"},
-    ], [8, 8, 1])
+    spec = _spec(
+        [
+            {"name": "conv", "type": "conv2d", "filters": 2, "kernel": 3},
+            {"name": "gap", "type": "global_avg_pool2d"},
+            {"name": "out", "type": "dense", "units": 3, "activation": "softmax"},
+        ],
+        [8, 8, 1],
+    )
     model = build_model(spec, mixed_precision=True)
     assert model.get_layer("conv").compute_dtype == "float16"
     assert model.get_layer("conv").variable_dtype == "float32"
     assert model.archspec_layers["out"] == ["out", "out.act"]
     assert model.get_layer("out.act").compute_dtype == "float32"
     assert model.output.dtype == "float32"
-    pooled = build_model(_spec(spec.model_dump()["layers"][:2], [8, 8, 1],
-                               augment=[{"type": "random_flip"}]), mixed_precision=True)
+    pooled = build_model(
+        _spec(spec.model_dump()["layers"][:2], [8, 8, 1], augment=[{"type": "random_flip"}]),
+        mixed_precision=True,
+    )
     assert pooled.get_layer("augment.0").compute_dtype == "float32"
     assert pooled.archspec_layers["gap"] == ["gap", "gap.float32"]
     assert pooled.output.dtype == "float32"
@@ -214,11 +261,15 @@ def test_mixed_precision_keeps_the_output_in_float32() -> None:
 # -- custom layers ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layer", [
-    Maxout(4, 3),
-    Maxout(2, 2, kernel_size=(3, 2), strides=(2, 1), padding=((1, 0), (2, 2))),
-    SpatialPyramidPooling([1, 2, 4], "avg"),
-], ids=["maxout-dense", "maxout-conv", "spp"])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        Maxout(4, 3),
+        Maxout(2, 2, kernel_size=(3, 2), strides=(2, 1), padding=((1, 0), (2, 2))),
+        SpatialPyramidPooling([1, 2, 4], "avg"),
+    ],
+    ids=["maxout-dense", "maxout-conv", "spp"],
+)
 def test_custom_layer_config_round_trips(layer: Any) -> None:
     config = layer.get_config()
     again = type(layer).from_config(json.loads(json.dumps(config)))
@@ -248,7 +299,9 @@ def test_maxout_is_the_max_over_its_pieces() -> None:
 
 
 SAVED_SPEC = {
-    "archspec": 1, "name": "saved", "input": {"shape": ["H", "W", 3]},
+    "archspec": 1,
+    "name": "saved",
+    "input": {"shape": ["H", "W", 3]},
     "layers": [
         {"name": "mx", "type": "maxout", "filters": 4, "kernel": 3, "padding": [1, [0, 1]]},
         {"name": "bn", "type": "batch_norm"},
@@ -256,8 +309,11 @@ SAVED_SPEC = {
         {"name": "fc", "type": "maxout", "units": 5, "pieces": 3},
         {"name": "out", "type": "dense", "units": 3, "activation": "prelu"},
     ],
-    "augment": [{"type": "random_flip"}, {"type": "random_rotation", "factor": 0.1},
-                {"type": "random_contrast", "factor": 0.2}],
+    "augment": [
+        {"type": "random_flip"},
+        {"type": "random_rotation", "factor": 0.1},
+        {"type": "random_contrast", "factor": 0.2},
+    ],
 }
 
 LOAD_AND_PREDICT = """
@@ -277,8 +333,14 @@ def test_saved_model_loads_safely_in_a_fresh_process(tmp_path: Path) -> None:
     before = model.predict(images, verbose=0)
     model.save(tmp_path / "model.keras")
     np.save(tmp_path / "x.npy", images)
-    done = _run("-c", LOAD_AND_PREDICT, str(tmp_path / "model.keras"), str(tmp_path / "x.npy"),
-                str(tmp_path / "y.npy"), cwd=tmp_path)
+    done = _run(
+        "-c",
+        LOAD_AND_PREDICT,
+        str(tmp_path / "model.keras"),
+        str(tmp_path / "x.npy"),
+        str(tmp_path / "y.npy"),
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Maxout" in done.stdout and "SpatialPyramidPooling" in done.stdout
     assert "RandomRotation" in done.stdout
@@ -315,8 +377,10 @@ def test_build_command_writes_a_model(tmp_path: Path) -> None:
     refused = runner.invoke(cli, ["build", str(spec), "-o", str(tmp_path / "m.keras")])
     assert refused.exit_code == 1
     assert "--input H=3,W=3" in refused.stderr
-    done = runner.invoke(cli, ["build", str(spec), "-o", str(tmp_path / "m.keras"),
-                               "--input", "H=6,W=7", "--summary"])
+    done = runner.invoke(
+        cli,
+        ["build", str(spec), "-o", str(tmp_path / "m.keras"), "--input", "H=6,W=7", "--summary"],
+    )
     assert done.exit_code == 0, done.output
     assert "fc (Dense)" in done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "net.yaml"]
@@ -327,8 +391,9 @@ def test_build_command_writes_a_model(tmp_path: Path) -> None:
     assert model.get_layer("flat").output.shape == (None, 40)
 
 
-def test_build_command_never_leaves_a_partial_file(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_command_never_leaves_a_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from archspec.cli import cli

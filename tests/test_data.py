@@ -127,8 +127,11 @@ def test_npz_is_split_three_ways(tmp_path):
 
 def test_npz_test_arrays_are_the_test_split(tmp_path):
     rng = np.random.default_rng(1)
-    path = make_npz(tmp_path / "d.npz", x_test=rng.random((9, 6, 6, 1)).astype("float32"),
-                    y_test=np.arange(9) % 3)
+    path = make_npz(
+        tmp_path / "d.npz",
+        x_test=rng.random((9, 6, 6, 1)).astype("float32"),
+        y_test=np.arange(9) % 3,
+    )
     splits = load_data(path, (8, 8, 3), num_classes=3, batch_size=4)
     assert splits.num_test == 9
     assert splits.num_train + splits.num_validation == 60
@@ -138,27 +141,60 @@ def test_npz_test_arrays_are_the_test_split(tmp_path):
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
-        ({"x_train": np.zeros((4, 6, 6)), "y_train": np.zeros(3, int)},
-         r"one label per image. Received: 4 images, 3 labels"),
-        ({"x_train": np.zeros((4, 6)), "y_train": np.zeros(4, int)},
-         r"x_train must have shape \(N, H, W\) or \(N, H, W, C\)"),
-        ({"x_train": np.zeros((4, 6, 6)), "y_train": np.eye(4, dtype=int)},
-         r"integer class labels of shape \(N,\), not one-hot"),
-        ({"x_train": np.zeros((4, 6, 6)), "y_train": np.array([0, 1, 2, 3])},
-         r"labels must lie in 0..2 \(the model has 3 output units\)"),
-        ({"x_train": np.zeros((4, 6, 6)), "y_train": np.array([0, -1, 2, 1])},
-         r"labels must lie in 0..2"),
-        ({"x_train": np.full((4, 6, 6), 255.0), "y_train": np.zeros(4, int)},
-         r"float x_train must lie in \[0, 1\]"),
+        (
+            {"x_train": np.zeros((4, 6, 6)), "y_train": np.zeros(3, int)},
+            r"one label per image. Received: 4 images, 3 labels",
+        ),
+        (
+            {"x_train": np.zeros((4, 6)), "y_train": np.zeros(4, int)},
+            r"x_train must have shape \(N, H, W\) or \(N, H, W, C\)",
+        ),
+        (
+            {"x_train": np.zeros((4, 6, 6)), "y_train": np.eye(4, dtype=int)},
+            r"integer class labels of shape \(N,\), not one-hot",
+        ),
+        (
+            {"x_train": np.zeros((4, 6, 6)), "y_train": np.array([0, 1, 2, 3])},
+            r"labels must lie in 0..2 \(the model has 3 output units\)",
+        ),
+        (
+            {"x_train": np.zeros((4, 6, 6)), "y_train": np.array([0, -1, 2, 1])},
+            r"labels must lie in 0..2",
+        ),
+        (
+            {"x_train": np.full((4, 6, 6), 255.0), "y_train": np.zeros(4, int)},
+            r"float x_train must lie in \[0, 1\]",
+        ),
         ({"images": np.zeros((4, 6, 6))}, r"missing x_train, y_train"),
-        ({"x_train": np.zeros((4, 6, 6)), "y_train": np.zeros(4, int),
-          "x_test": np.zeros((2, 6, 6))}, r"x_test and y_test must be given together"),
-        ({"x_train": np.zeros((4, 6, 6)), "y_train": np.zeros(4, int),
-          "x_test": np.zeros((2, 5, 5)), "y_test": np.zeros(2, int)},
-         r"x_test images must have the shape of x_train"),
+        (
+            {
+                "x_train": np.zeros((4, 6, 6)),
+                "y_train": np.zeros(4, int),
+                "x_test": np.zeros((2, 6, 6)),
+            },
+            r"x_test and y_test must be given together",
+        ),
+        (
+            {
+                "x_train": np.zeros((4, 6, 6)),
+                "y_train": np.zeros(4, int),
+                "x_test": np.zeros((2, 5, 5)),
+                "y_test": np.zeros(2, int),
+            },
+            r"x_test images must have the shape of x_train",
+        ),
     ],
-    ids=["lengths", "rank", "one-hot", "label-too-big", "negative-label", "float-range",
-         "keys", "half-test", "test-shape"],
+    ids=[
+        "lengths",
+        "rank",
+        "one-hot",
+        "label-too-big",
+        "negative-label",
+        "float-range",
+        "keys",
+        "half-test",
+        "test-shape",
+    ],
 )
 def test_npz_errors_name_the_file_and_the_problem(tmp_path, arrays, message):
     path = tmp_path / "bad.npz"

@@ -102,19 +102,29 @@ _FORMS = [
     (r"H = (\d+)", lambda v: lambda n: n == int(v[0])),
     (r"H >= (\d+)", lambda v: lambda n: n >= int(v[0])),
     (r"(\d+) <= H <= (\d+)", lambda v: lambda n: int(v[0]) <= n <= int(v[1])),
-    (r"H (odd|even), H >= (\d+)",
-     lambda v: lambda n: n % 2 == (v[0] == "odd") and n >= int(v[1])),
-    (r"H (odd|even), (\d+) <= H <= (\d+)",
-     lambda v: lambda n: n % 2 == (v[0] == "odd") and int(v[1]) <= n <= int(v[2])),
-    (r"H = (\d+)k(?: \+ (\d+))?, k >= (\d+)",
-     lambda v: lambda n: n % int(v[0]) == int(v[1] or 0) and n // int(v[0]) >= int(v[2])),
-    (r"H = (\d+)k(?: \+ (\d+))?, (\d+) <= k <= (\d+)",
-     lambda v: lambda n: n % int(v[0]) == int(v[1] or 0)
-     and int(v[2]) <= n // int(v[0]) <= int(v[3])),
-    (r"H mod (\d+) in \{([\d., ]+)\}, H >= (\d+)",
-     lambda v: lambda n: n % int(v[0]) in residues(v[1]) and n >= int(v[2])),
-    (r"H mod (\d+) in \{([\d., ]+)\}, (\d+) <= H <= (\d+)",
-     lambda v: lambda n: n % int(v[0]) in residues(v[1]) and int(v[2]) <= n <= int(v[3])),
+    (r"H (odd|even), H >= (\d+)", lambda v: lambda n: n % 2 == (v[0] == "odd") and n >= int(v[1])),
+    (
+        r"H (odd|even), (\d+) <= H <= (\d+)",
+        lambda v: lambda n: n % 2 == (v[0] == "odd") and int(v[1]) <= n <= int(v[2]),
+    ),
+    (
+        r"H = (\d+)k(?: \+ (\d+))?, k >= (\d+)",
+        lambda v: lambda n: n % int(v[0]) == int(v[1] or 0) and n // int(v[0]) >= int(v[2]),
+    ),
+    (
+        r"H = (\d+)k(?: \+ (\d+))?, (\d+) <= k <= (\d+)",
+        lambda v: (
+            lambda n: n % int(v[0]) == int(v[1] or 0) and int(v[2]) <= n // int(v[0]) <= int(v[3])
+        ),
+    ),
+    (
+        r"H mod (\d+) in \{([\d., ]+)\}, H >= (\d+)",
+        lambda v: lambda n: n % int(v[0]) in residues(v[1]) and n >= int(v[2]),
+    ),
+    (
+        r"H mod (\d+) in \{([\d., ]+)\}, (\d+) <= H <= (\d+)",
+        lambda v: lambda n: n % int(v[0]) in residues(v[1]) and int(v[2]) <= n <= int(v[3]),
+    ),
 ]
 
 
@@ -225,8 +235,9 @@ def test_bounds() -> None:
 
 def test_max_and_min_split_where_lines_cross() -> None:
     def net(h):
-        return [("ge", sympy.Max(h - 10, 20 - h) if not isinstance(h, int)
-                 else max(h - 10, 20 - h), 8)]
+        return [
+            ("ge", sympy.Max(h - 10, 20 - h) if not isinstance(h, int) else max(h - 10, 20 - h), 8)
+        ]
 
     sizes = agree(net)
     assert sizes.exact
@@ -309,14 +320,30 @@ def test_other_symbols_are_refused() -> None:
 # --- random chains ----------------------------------------------------------------------------
 
 ops = st.one_of(
-    st.tuples(st.just("conv"), st.integers(1, 5), st.integers(1, 3),
-              st.one_of(st.sampled_from(["valid", "same", "causal"]),
-                        st.tuples(st.integers(0, 3), st.integers(0, 3))),
-              st.booleans()),
-    st.tuples(st.just("pool"), st.integers(1, 3), st.integers(1, 3),
-              st.sampled_from(["valid", "same"]), st.booleans()),
-    st.tuples(st.just("tconv"), st.integers(1, 4), st.integers(1, 3),
-              st.sampled_from(["valid", "same"]), st.one_of(st.none(), st.integers(0, 2))),
+    st.tuples(
+        st.just("conv"),
+        st.integers(1, 5),
+        st.integers(1, 3),
+        st.one_of(
+            st.sampled_from(["valid", "same", "causal"]),
+            st.tuples(st.integers(0, 3), st.integers(0, 3)),
+        ),
+        st.booleans(),
+    ),
+    st.tuples(
+        st.just("pool"),
+        st.integers(1, 3),
+        st.integers(1, 3),
+        st.sampled_from(["valid", "same"]),
+        st.booleans(),
+    ),
+    st.tuples(
+        st.just("tconv"),
+        st.integers(1, 4),
+        st.integers(1, 3),
+        st.sampled_from(["valid", "same"]),
+        st.one_of(st.none(), st.integers(0, 2)),
+    ),
     st.tuples(st.just("up"), st.integers(1, 3)),
     st.tuples(st.just("merge"), st.integers(0, 10)),
 )
@@ -353,8 +380,11 @@ def chain(layers: list) -> Net:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(ops, min_size=1, max_size=7), st.integers(1, 40),
-       st.one_of(st.none(), st.integers(40, 400)))
+@given(
+    st.lists(ops, min_size=1, max_size=7),
+    st.integers(1, 40),
+    st.one_of(st.none(), st.integers(40, 400)),
+)
 def test_random_chains_match_brute_force(layers, low, high) -> None:
     net = chain(layers)
     sizes = agree(net, minimum=low, maximum=high)

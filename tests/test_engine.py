@@ -333,13 +333,17 @@ def test_misaligned_merge_is_reported() -> None:
 
 
 def test_generated_names_never_take_a_written_one() -> None:
-    spec = archspec.from_dict({
-        "archspec": 1, "name": "n", "input": {"shape": [8, 8, 1]},
-        "layers": [
-            {"type": "conv2d", "filters": 2, "kernel": 3},
-            {"name": "conv2d", "type": "conv2d", "filters": 2, "kernel": 3},
-        ],
-    })
+    spec = archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "n",
+            "input": {"shape": [8, 8, 1]},
+            "layers": [
+                {"type": "conv2d", "filters": 2, "kernel": 3},
+                {"name": "conv2d", "type": "conv2d", "filters": 2, "kernel": 3},
+            ],
+        }
+    )
     report = archspec.analyze(spec)
     assert report.ok, report.diagnostics
     assert [r.name for r in report.layers] == ["conv2d_1", "conv2d"]

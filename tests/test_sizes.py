@@ -246,8 +246,10 @@ def test_symbolic_equals_int(form, kernel, stride, dilation, padding, n) -> None
         conv_output_size(num, kernel, stride, padding, dilation),
     )
     if isinstance(padding, str) and padding != "causal":
-        same(pool_output_size(sym, kernel, stride, padding), pool_output_size(num, kernel, stride,
-                                                                                padding))
+        same(
+            pool_output_size(sym, kernel, stride, padding),
+            pool_output_size(num, kernel, stride, padding),
+        )
         a = n % stride if n % 3 else None
         same(
             conv_transpose_output_size(sym, kernel, stride, padding, dilation, a),
@@ -262,8 +264,12 @@ def test_symbolic_equals_int(form, kernel, stride, dilation, padding, n) -> None
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(kernels, strides, st.sampled_from(["valid", "same"])), min_size=1,
-                max_size=3), st.integers(1, 100))
+@given(
+    st.lists(
+        st.tuples(kernels, strides, st.sampled_from(["valid", "same"])), min_size=1, max_size=3
+    ),
+    st.integers(1, 100),
+)
 def test_symbolic_receptive_field_equals_int(layers, n) -> None:
     rf_sym, rf_num, size_sym, size_num = INPUT_FIELD, INPUT_FIELD, H, n
     for kernel, stride, padding in layers:
@@ -313,4 +319,3 @@ def test_receptive_field_brute_force(layers, size) -> None:
     assert rf.size == max(first) - min(first) + 1
     assert rf.start == Fraction(max(first) + min(first), 2)
     assert rf.jump == min(second) - min(first)
-

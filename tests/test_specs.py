@@ -44,7 +44,6 @@ SIZES = {
 """Where a spec's input is symbolic, the size Keras builds it at."""
 
 
-
 def spec_ids(paths: list[Path]) -> list[str]:
     return [p.stem for p in paths]
 

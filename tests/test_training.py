@@ -44,10 +44,14 @@ def test_the_design_sketch_parses():
         ({"optimizer": {"type": "lamb"}}, "optimizer"),
         ({"epochs": 0}, "epochs"),
         ({"optimizer": {"type": "adamw", "learning_rate": -1}}, "optimizer.adamw.learning_rate"),
-        ({"schedule": {"type": "piecewise_constant", "boundaries": [5, 3], "values": [1, 2, 3]}},
-         "schedule.piecewise_constant"),
-        ({"schedule": {"type": "piecewise_constant", "boundaries": [3], "values": [1]}},
-         "schedule.piecewise_constant"),
+        (
+            {"schedule": {"type": "piecewise_constant", "boundaries": [5, 3], "values": [1, 2, 3]}},
+            "schedule.piecewise_constant",
+        ),
+        (
+            {"schedule": {"type": "piecewise_constant", "boundaries": [3], "values": [1]}},
+            "schedule.piecewise_constant",
+        ),
         ({"validation_split": 0.5, "test_split": 0.5}, ""),
         ({"label_smoothing": 0.1}, ""),
         ({"early_stopping": {"patience": 2, "mode": "max"}}, "early_stopping.mode"),
@@ -72,12 +76,14 @@ pytest.importorskip("tensorflow")
 
 
 def tiny_model(shape=(8, 8, 1), classes: int = 10, dtype: str | None = None):
-    return keras.Sequential([
-        keras.Input(shape),
-        keras.layers.Conv2D(4, 3, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(classes, activation="softmax", dtype=dtype),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(classes, activation="softmax", dtype=dtype),
+        ]
+    )
 
 
 FAST = TrainConfig(epochs=2, batch_size=128, optimizer={"type": "adam", "learning_rate": 0.01})
@@ -93,16 +99,23 @@ def run(tmp_path_factory):
     from builders.train import train_model
 
     out = tmp_path_factory.mktemp("run")
-    result = train_model(tiny_model, FAST, None, out, verbose=0,
-                         spec_text="name: tiny\n", report_text="report\n")
+    result = train_model(
+        tiny_model, FAST, None, out, verbose=0, spec_text="name: tiny\n", report_text="report\n"
+    )
     return result
 
 
 @pytest.mark.keras
 def test_a_run_leaves_every_output(run):
     out = run.out_dir
-    for name in ("model.keras", "best.keras", "history.csv", "metrics.json",
-                 "metrics.schema.json", "curves.png"):
+    for name in (
+        "model.keras",
+        "best.keras",
+        "history.csv",
+        "metrics.json",
+        "metrics.schema.json",
+        "curves.png",
+    ):
         assert (out / name).is_file(), name
     assert (out / "spec.yaml").read_text() == "name: tiny\n"
     assert (out / "report.txt").read_text() == "report\n"
@@ -208,8 +221,13 @@ def test_a_killed_run_resumes_at_the_next_epoch(tmp_path):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     out = tmp_path / "run"
-    killed = subprocess.run([sys.executable, str(driver), str(out)], env=python_env(),
-                            capture_output=True, text=True, timeout=120)
+    killed = subprocess.run(
+        [sys.executable, str(driver), str(out)],
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert killed.returncode == 17, killed.stderr[-2000:]
     assert (out / "backup").is_dir() and not (out / "metrics.json").exists()
     assert [r["epoch"] for r in history_rows(out / "history.csv")] == ["1", "2"]
@@ -227,12 +245,12 @@ def test_a_killed_run_resumes_at_the_next_epoch(tmp_path):
             self.seen.append(epoch)
 
     recorder = Epochs()
-    result = train_model(module.build, module.CONFIG, None, out, resume=True, verbose=0,
-                         callbacks=[recorder])
+    result = train_model(
+        module.build, module.CONFIG, None, out, resume=True, verbose=0, callbacks=[recorder]
+    )
     assert recorder.seen == [2, 3]  # continues at epoch 3 (1-based)
     assert result.metrics.epochs == 4 and result.metrics.initial_epoch == 2
-    assert [r["epoch"] for r in history_rows(out / "history.csv")] == [
-        "1", "2", "3", "4"]
+    assert [r["epoch"] for r in history_rows(out / "history.csv")] == ["1", "2", "3", "4"]
     # every file is whole: the models load, the JSON parses, the PNG decodes
     for name in ("model.keras", "best.keras"):
         keras.saving.load_model(out / name)
@@ -281,6 +299,7 @@ def assert_run_is_whole(out: Path, build) -> None:
 
     Temporaries being written (hidden ``.tmp-*`` and ``.partial-*`` files) may be cut short.
     """
+
     def final(paths):
         return [p for p in paths if not p.name.startswith(".")]
 
@@ -316,9 +335,13 @@ def test_kills_at_random_moments_leave_a_loadable_resumable_run(tmp_path):
     for attempt in range(3):
         started = tmp_path / f"started-{attempt}"
         mode = "resume" if (out / "backup").is_dir() else "fresh"
-        proc = subprocess.Popen([sys.executable, str(driver), str(out), str(started), mode],
-                                env=python_env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(driver), str(out), str(started), mode],
+            env=python_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 120
         while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -333,8 +356,9 @@ def test_kills_at_random_moments_leave_a_loadable_resumable_run(tmp_path):
             break
     assert kills >= 1, "every run finished before it could be killed"
     if not (out / "metrics.json").exists():
-        result = train_model(module.build, module.CONFIG, None, out,
-                             resume=(out / "backup").is_dir(), verbose=0)
+        result = train_model(
+            module.build, module.CONFIG, None, out, resume=(out / "backup").is_dir(), verbose=0
+        )
         assert result.metrics.epochs == module.CONFIG.epochs
     assert_run_is_whole(out, module.build)
     leftovers = [p.name for p in out.rglob(".*") if p.name.startswith((".tmp-", ".partial-"))]
@@ -377,8 +401,13 @@ print("REPLICAS", result.metrics.replicas, result.metrics.strategy, result.metri
 def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     script = tmp_path / "mirrored.py"
     script.write_text(MIRRORED)
-    done = subprocess.run([sys.executable, str(script), str(tmp_path / "run")],
-                          env=python_env(), capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run")],
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "REPLICAS 2 MirroredStrategy 1" in done.stdout
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["replicas"] == 2
@@ -424,9 +453,13 @@ def test_multiworker_strategy_trains_two_workers_in_lock_step(tmp_path):
     script.write_text(MULTIWORKER)
     ports = ",".join(map(str, free_ports(2)))
     workers = [
-        subprocess.Popen([sys.executable, str(script), str(tmp_path / "run"), str(i), ports],
-                         env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / "run"), str(i), ports],
+            env=python_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     results = []
@@ -492,12 +525,18 @@ def test_multiworker_without_tf_config_is_refused(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "section",
     [
-        {"optimizer": {"type": "sgd", "momentum": 0.9, "nesterov": True},
-         "schedule": {"type": "cosine_decay", "warmup_epochs": 1}},
-        {"optimizer": {"type": "rmsprop"}, "schedule": {"type": "exponential_decay",
-                                                         "decay_rate": 0.5, "staircase": True}},
-        {"optimizer": {"type": "adamw", "weight_decay": 0.01},
-         "schedule": {"type": "piecewise_constant", "boundaries": [2], "values": [0.01, 0.001]}},
+        {
+            "optimizer": {"type": "sgd", "momentum": 0.9, "nesterov": True},
+            "schedule": {"type": "cosine_decay", "warmup_epochs": 1},
+        },
+        {
+            "optimizer": {"type": "rmsprop"},
+            "schedule": {"type": "exponential_decay", "decay_rate": 0.5, "staircase": True},
+        },
+        {
+            "optimizer": {"type": "adamw", "weight_decay": 0.01},
+            "schedule": {"type": "piecewise_constant", "boundaries": [2], "values": [0.01, 0.001]},
+        },
     ],
     ids=["sgd-cosine", "rmsprop-step", "adamw-piecewise"],
 )
@@ -517,7 +556,10 @@ def test_label_smoothing_and_plateau_schedule_train(tmp_path):
     from builders.train import train_model
 
     config = TrainConfig(
-        epochs=2, batch_size=256, loss="categorical_crossentropy", label_smoothing=0.1,
+        epochs=2,
+        batch_size=256,
+        loss="categorical_crossentropy",
+        label_smoothing=0.1,
         schedule={"type": "reduce_on_plateau", "patience": 0},
         early_stopping={"monitor": "val_accuracy", "patience": 1},
     )

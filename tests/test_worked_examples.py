@@ -56,11 +56,22 @@ EXPECTED_3 = [  # O[1], O[2]
 
 
 def _one_conv(shape: list[int], filters: int, kernel: int, use_bias: bool) -> archspec.Spec:
-    return archspec.from_dict({
-        "archspec": 1, "name": "worked", "input": {"shape": shape},
-        "layers": [{"name": "conv", "type": "conv2d", "filters": filters, "kernel": kernel,
-                    "use_bias": use_bias}],
-    })
+    return archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "worked",
+            "input": {"shape": shape},
+            "layers": [
+                {
+                    "name": "conv",
+                    "type": "conv2d",
+                    "filters": filters,
+                    "kernel": kernel,
+                    "use_bias": use_bias,
+                }
+            ],
+        }
+    )
 
 
 def test_single_channel_example() -> None:
@@ -88,6 +99,4 @@ def test_lecture_network_shapes() -> None:
     """Section 4: 24x24x20, 12x12x20, 8x8x20, 4x4x20 (320 values), 1024, 10."""
     model = build_model(archspec.load(LECTURE_NET))
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers[1:]]
-    assert shapes == [(24, 24, 20), (12, 12, 20), (8, 8, 20), (4, 4, 20), (320,), (1024,),
-                      (10,)]
-
+    assert shapes == [(24, 24, 20), (12, 12, 20), (8, 8, 20), (4, 4, 20), (320,), (1024,), (10,)]
