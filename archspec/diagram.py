@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from .render import is_auto_name, plain, shape_text
+from .render import exact_text, is_auto_name, shape_text
 from .report import LayerRow, Report
 
 RENDERED_FORMATS = ("svg", "png", "pdf")
@@ -53,7 +53,7 @@ def _node_label(row: LayerRow) -> str:
     if row.scope and name.startswith(row.scope[-1] + "."):
         name = name[len(row.scope[-1]) + 1 :]
     lines = [name] if is_auto_name(name, row.type) else [name, row.type]
-    params = plain(row.params)
+    params = exact_text(row.params)
     if params != "0":
         lines.append(f"{params} params")
     return "\n".join(lines)

@@ -12,13 +12,13 @@ from typing import Any
 
 from .render import (
     concrete,
+    exact_text,
     field_text,
-    human,
-    human_bytes,
     jump_text,
     output_field_text,
-    plain,
     shape_text,
+    short_bytes,
+    short_count,
     valid_inputs_text,
 )
 from .report import LayerRow, Report
@@ -27,9 +27,9 @@ _LAYER_FIELDS: tuple[tuple[str, Callable[[LayerRow], str]], ...] = (
     ("type", lambda r: r.type),
     ("inputs", lambda r: ", ".join(r.inputs)),
     ("output", lambda r: shape_text(r.output_shape)),
-    ("params", lambda r: plain(r.params)),
-    ("non-trainable", lambda r: plain(r.non_trainable_params)),
-    ("MACs", lambda r: plain(r.macs)),
+    ("params", lambda r: exact_text(r.params)),
+    ("non-trainable", lambda r: exact_text(r.non_trainable_params)),
+    ("MACs", lambda r: exact_text(r.macs)),
     ("RF", lambda r: field_text(r.receptive_field, compact=False)),
     ("jump", lambda r: jump_text(r.receptive_field, compact=False)),
 )
@@ -72,7 +72,7 @@ class ReportDiff:
         return diff_markdown(self)
 
 
-def delta(old: Any, new: Any, unit: Callable[[Any], str] = plain) -> str:
+def delta(old: Any, new: Any, unit: Callable[[Any], str] = exact_text) -> str:
     """``+1,234 (+3.5%)`` for numbers; empty when either side is an expression."""
     a, b = concrete(old), concrete(new)
     if a is None or b is None or a == b:
@@ -94,7 +94,7 @@ def _row_change(old: LayerRow, new: LayerRow) -> LayerChange | None:
         if what == "params":
             d = delta(old.params, new.params)
         elif what == "MACs":
-            d = delta(old.macs, new.macs, human)
+            d = delta(old.macs, new.macs, short_count)
         changes.append(FieldChange(what, a, b, d))
     return LayerChange(new.name, new.type, tuple(changes)) if changes else None
 
@@ -102,17 +102,17 @@ def _row_change(old: LayerRow, new: LayerRow) -> LayerChange | None:
 def _totals(old: Report, new: Report) -> list[FieldChange]:
     a, b = old.totals, new.totals
     pairs: list[tuple[str, Any, Any, Callable[[Any], str]]] = [
-        ("params", a.params, b.params, plain),
-        ("trainable", a.trainable_params, b.trainable_params, plain),
-        ("non-trainable", a.non_trainable_params, b.non_trainable_params, plain),
-        ("MACs", a.macs, b.macs, plain),
-        ("activation memory", a.activation_bytes, b.activation_bytes, human_bytes),
-        ("parameter memory", a.param_bytes, b.param_bytes, human_bytes),
+        ("params", a.params, b.params, exact_text),
+        ("trainable", a.trainable_params, b.trainable_params, exact_text),
+        ("non-trainable", a.non_trainable_params, b.non_trainable_params, exact_text),
+        ("MACs", a.macs, b.macs, exact_text),
+        ("activation memory", a.activation_bytes, b.activation_bytes, short_bytes),
+        ("parameter memory", a.param_bytes, b.param_bytes, short_bytes),
     ]
     out = []
     for what, x, y, unit in pairs:
-        tx, ty = (plain(x), plain(y)) if unit is plain else (unit(x), unit(y))
-        if plain(x) != plain(y):
+        tx, ty = (exact_text(x), exact_text(y)) if unit is exact_text else (unit(x), unit(y))
+        if exact_text(x) != exact_text(y):
             out.append(FieldChange(what, tx, ty, delta(x, y, unit)))
     for what, get in (
         ("output receptive field", lambda r: output_field_text(r, short=True)),
@@ -163,7 +163,7 @@ def _headline(d: ReportDiff) -> str:
 def _brief(row: LayerRow) -> str:
     return (
         f"{row.name} ({row.type}) {shape_text(row.output_shape)}, "
-        f"{plain(row.params)} params, {human(row.macs)} MACs"
+        f"{exact_text(row.params)} params, {short_count(row.macs)} MACs"
     )
 
 
@@ -202,7 +202,7 @@ _CODE_FIELDS = frozenset({"output", "inputs", "RF", "jump"})
 
 
 def _md_cell(what: str, text: str) -> str:
-    """Shapes, fields and expressions as code; plain numbers and type names as they are."""
+    """Shapes, fields and expressions as code; exact_text numbers and type names as they are."""
     expression = what != "type" and any(ch.isalpha() for ch in text)
     return f"`{_md(text)}`" if what in _CODE_FIELDS or expression else _md(text)
 
@@ -221,8 +221,8 @@ def diff_markdown(d: ReportDiff) -> str:
         for sign, rows in (("added", d.added), ("removed", d.removed)):
             lines += [
                 f"| {sign} | {_md(r.name)} | {_md(r.type)} | "
-                f"`{_md(shape_text(r.output_shape))}` | {_md(plain(r.params))} | "
-                f"{_md(human(r.macs))} |"
+                f"`{_md(shape_text(r.output_shape))}` | {_md(exact_text(r.params))} | "
+                f"{_md(short_count(r.macs))} |"
                 for r in rows
             ]
         lines.append("")

@@ -12,29 +12,27 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from .conventions import BYTES_PER_VALUE, CONVENTIONS, DEFAULT_BATCH, OPTIMIZER_SLOTS
 from .diagnostics import Diagnostic
 from .expr import Value
+from .render import to_csv, to_html, to_markdown, to_text
+from .render.numbers import expression_text
 from .symbols import as_int
 
+__all__ = [
+    "BYTES_PER_VALUE",
+    "CONVENTIONS",
+    "DEFAULT_BATCH",
+    "OPTIMIZER_SLOTS",
+    "AxisField",
+    "LayerRow",
+    "Report",
+    "Totals",
+    "expression_text",
+    "to_jsonable",
+]
+
 SCHEMA_VERSION = 1
-BYTES_PER_VALUE = 4
-"""float32: what Keras builds by default; mixed precision halves activations, not weights."""
-
-DEFAULT_BATCH = 32
-"""Keras's ``fit`` batch size when none is given: the training estimate a Keras user meets first."""
-
-CONVENTIONS = {
-    "macs": "multiply-accumulates of convolution and dense weights only (the fvcore/ptflops "
-    "convention); bias additions, normalization, activations, pooling, merges and "
-    "resizing are not counted",
-    "flops": "exactly 2 x macs (one multiply and one add per MAC), nothing else",
-    "bytes_per_value": BYTES_PER_VALUE,
-    "activation_elements": "elements of each layer's output for one sample; the total sums "
-    "every layer's output and excludes the input",
-    "training_bytes": "4 bytes x (weights + gradients + optimizer slots per weight) + "
-    "activation bytes x batch size",
-}
-"""How costs are counted, stated in every JSON report since the peer tools disagree."""
 
 
 def to_jsonable(value: Any) -> Any:
@@ -50,28 +48,6 @@ def to_jsonable(value: Any) -> Any:
     if concrete is not None:
         return concrete
     return expression_text(value)
-
-
-def expression_text(value: Any) -> str:
-    """An expression as people write it, with nested floors and ceilings flattened.
-
-    sympy keeps ``floor(floor(H/2)/2)`` as built (it cannot know that ``H/2`` stays real), so a
-    4-level U-Net prints four nested floors. For real y and a positive integer n,
-    ``floor(floor(y)/n) == floor(y/n)`` (and likewise for ceiling), so the text shrinks to
-    ``floor(H/16)`` without changing any value.
-    """
-    if not hasattr(value, "replace") or not getattr(value, "free_symbols", None):
-        return str(value)
-    import sympy
-
-    def flatten(e: Any) -> Any:
-        coeff, rest = e.args[0].as_coeff_Mul()
-        if type(rest) is type(e) and coeff.is_Rational and coeff > 0 and coeff.p == 1:
-            return type(e)(rest.args[0] * coeff)
-        return e
-
-    kinds = (sympy.floor, sympy.ceiling)
-    return str(value.replace(lambda e: isinstance(e, kinds), flatten))
 
 
 @dataclass(frozen=True)
@@ -153,7 +129,7 @@ class Totals:
     def activation_bytes(self) -> Value:
         return self.activation_elements * BYTES_PER_VALUE
 
-    def training_bytes(self, batch_size: int, optimizer_slots: int = 2) -> Value:
+    def training_bytes(self, batch_size: int, optimizer_slots: int = OPTIMIZER_SLOTS) -> Value:
         """Weights + gradients + optimizer state (Adam keeps 2 slots) + a batch's activations."""
         weights = self.params * BYTES_PER_VALUE
         return (
@@ -161,7 +137,9 @@ class Totals:
             + self.activation_elements * BYTES_PER_VALUE * batch_size
         )
 
-    def to_dict(self, batch_size: int = DEFAULT_BATCH, optimizer_slots: int = 2) -> dict[str, Any]:
+    def to_dict(
+        self, batch_size: int = DEFAULT_BATCH, optimizer_slots: int = OPTIMIZER_SLOTS
+    ) -> dict[str, Any]:
         return {
             "params": to_jsonable(self.params),
             "trainable_params": to_jsonable(self.trainable_params),
@@ -247,11 +225,11 @@ class Report:
                 )
         mapping = {symbol(k): v for k, v in sizes.items()}
 
-        def put(value: Any) -> Any:
+        def substitute(value: Any) -> Any:
             if isinstance(value, (int, str)) or value is None:
                 return value
             if isinstance(value, tuple):
-                return tuple(put(v) for v in value)
+                return tuple(substitute(v) for v in value)
             out = value.xreplace(mapping) if hasattr(value, "xreplace") else value
             concrete = as_int(out)
             return concrete if concrete is not None else out
@@ -259,14 +237,15 @@ class Report:
         rows = [
             replace(
                 row,
-                output_shape=put(row.output_shape),
-                trainable_params=put(row.trainable_params),
-                non_trainable_params=put(row.non_trainable_params),
-                macs=put(row.macs),
+                output_shape=substitute(row.output_shape),
+                trainable_params=substitute(row.trainable_params),
+                non_trainable_params=substitute(row.non_trainable_params),
+                macs=substitute(row.macs),
                 receptive_field=None
                 if row.receptive_field is None
                 else tuple(
-                    AxisField(put(a.size), put(a.jump), put(a.start)) for a in row.receptive_field
+                    AxisField(substitute(a.size), substitute(a.jump), substitute(a.start))
+                    for a in row.receptive_field
                 ),
             )
             for row in self.layers
@@ -275,7 +254,7 @@ class Report:
         return replace(
             self,
             layers=rows,
-            input_shape=put(self.input_shape),
+            input_shape=substitute(self.input_shape),
             sizes={**self.sizes, **sizes},
             valid_inputs=valid,
         )
@@ -311,25 +290,17 @@ class Report:
         width: int = 80,
     ) -> str:
         """The terminal table (``archspec report``)."""
-        from .render import to_text
-
         return to_text(self, depth=depth, batch=batch_size, formulas=formulas, width=width)
 
     def to_markdown(
         self, *, depth: int | None = None, batch_size: int = DEFAULT_BATCH, formulas: bool = False
     ) -> str:
-        from .render import to_markdown
-
         return to_markdown(self, depth=depth, batch=batch_size, formulas=formulas)
 
     def to_csv(self, *, depth: int | None = None) -> str:
-        from .render import to_csv
-
         return to_csv(self, depth=depth)
 
     def to_html(
         self, *, depth: int | None = None, batch_size: int = DEFAULT_BATCH, formulas: bool = False
     ) -> str:
-        from .render import to_html
-
         return to_html(self, depth=depth, batch=batch_size, formulas=formulas)

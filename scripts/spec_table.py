@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import archspec
-from archspec.render import human, last_spatial_field, plain
+from archspec.render import exact_text, last_spatial_field, short_count
 from archspec.report import Report
 from archspec.spec import Spec
 from archspec.symbols import as_int
@@ -129,7 +129,7 @@ def field_text(report: Report) -> str:
             return "global"
         rf = last.receptive_field
         where = f" ({last.name})"
-    sizes = [plain(a.size) for a in rf]
+    sizes = [exact_text(a.size) for a in rf]
     text = sizes[0] if len(set(sizes)) == 1 else "×".join(sizes)
     return text + where
 
@@ -189,8 +189,8 @@ def table_row(path: Path, base: Path = ROOT) -> Row:
         file=Path(os.path.relpath(path, base)).as_posix(),
         source=source_of(spec, path.read_text()),
         input=input_text(spec, sizes),
-        params=plain(totals.params),
-        macs=human(totals.macs),
+        params=exact_text(totals.params),
+        macs=short_count(totals.macs),
         receptive_field=field_text(report),
         minimum=minimum_text(spec, symbolic),
     )

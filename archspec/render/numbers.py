@@ -1,0 +1,132 @@
+"""Number and size wording shared by every format: exact counts, short units, shapes, fields.
+
+Numbers stay exact where a reader compares them (parameters) and get short units where a reader
+estimates (MACs, bytes). Symbolic values print as their expression, since no unit makes
+``20*(H - 4)*(W - 4)`` shorter. Nothing here knows about reports, so ``archspec.report`` can use
+these functions without importing the renderers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from ..symbols import as_int
+
+if TYPE_CHECKING:
+    from ..report import AxisField
+
+
+def concrete(value: Any) -> int | None:
+    """The int behind a value, or None when it is symbolic or a fraction."""
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else None
+    return as_int(value)
+
+
+def expression_text(value: Any) -> str:
+    """An expression as people write it, with nested floors and ceilings flattened.
+
+    sympy keeps ``floor(floor(H/2)/2)`` as built (it cannot know that ``H/2`` stays real), so a
+    4-level U-Net prints four nested floors. For real y and a positive integer n,
+    ``floor(floor(y)/n) == floor(y/n)`` (and likewise for ceiling), so the text shrinks to
+    ``floor(H/16)`` without changing any value.
+    """
+    if not hasattr(value, "replace") or not getattr(value, "free_symbols", None):
+        return str(value)
+    import sympy
+
+    def flatten(e: Any) -> Any:
+        coeff, rest = e.args[0].as_coeff_Mul()
+        if type(rest) is type(e) and coeff.is_Rational and coeff > 0 and coeff.p == 1:
+            return type(e)(rest.args[0] * coeff)
+        return e
+
+    kinds = (sympy.floor, sympy.ceiling)
+    return str(value.replace(lambda e: isinstance(e, kinds), flatten))
+
+
+def exact_text(value: Any) -> str:
+    """Exact text with thousands separators: ``61,706``, ``1/2``, or ``floor(H/2) - 2``."""
+    if value is None:
+        return "-"
+    number = concrete(value)
+    if number is not None:
+        return f"{number:,}"
+    return expression_text(value)
+
+
+def size_text(value: Any) -> str:
+    """Like ``exact_text`` without separators, for sizes inside shapes and fields: ``224``."""
+    number = concrete(value)
+    return str(number) if number is not None else exact_text(value)
+
+
+def short_count(value: Any) -> str:
+    """Three significant digits with K/M/G/T: ``417K``, ``1.23M``; exact below 1000."""
+    number = concrete(value)
+    if number is None:
+        return exact_text(value)
+    if abs(number) < 1000:
+        return str(number)
+    scaled = float(number)
+    for unit in ("K", "M", "G", "T", "P"):
+        scaled /= 1000
+        if abs(scaled) < 999.5 or unit == "P":
+            return _three_digits(scaled) + unit
+    raise AssertionError("unreachable")
+
+
+def short_bytes(value: Any) -> str:
+    """Bytes in KB/MB/GB of 1024, as Keras's ``summary()`` prints them: ``38.3 KB``."""
+    number = concrete(value)
+    if number is None:
+        return exact_text(value) + " bytes"
+    if abs(number) < 1024:
+        return f"{number} B"
+    scaled = float(number)
+    for unit in ("KB", "MB", "GB", "TB", "PB"):
+        scaled /= 1024
+        if abs(scaled) < 1023.5 or unit == "PB":
+            return f"{_three_digits(scaled)} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _three_digits(x: float) -> str:
+    if abs(x) >= 99.95:
+        return f"{x:.0f}"
+    if abs(x) >= 9.995:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def with_short_unit(value: Any, unit: Any = short_count) -> str:
+    """``1,265,920 (1.27M)``; an expression alone, since units cannot shorten it."""
+    if concrete(value) is None:
+        return exact_text(value)
+    return f"{exact_text(value)} ({unit(value)})"
+
+
+def shape_text(shape: Sequence[Any]) -> str:
+    """``(24, 24, 20)``, the way Keras and the diagnostics print shapes (without the batch)."""
+    inner = ", ".join(size_text(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def axes_text(values: Sequence[Any], compact: bool = True) -> str:
+    """Per-axis values: ``5`` when every axis agrees (compact), else ``5x3``."""
+    texts = [size_text(v) for v in values]
+    if compact and texts and all(t == texts[0] for t in texts):
+        return texts[0]
+    return "x".join(f"({t})" if " " in t else t for t in texts)
+
+
+def field_text(rf: Sequence[AxisField] | None, compact: bool = True) -> str:
+    """Receptive-field size per axis; ``global`` where the layer sees its whole input."""
+    return "global" if rf is None else axes_text([a.size for a in rf], compact)
+
+
+def jump_text(rf: Sequence[AxisField] | None, compact: bool = True) -> str:
+    """Effective stride per axis; ``-`` where there is no spatial field."""
+    return "-" if rf is None else axes_text([a.jump for a in rf], compact)

@@ -1,0 +1,160 @@
+"""The rows a table shows: one per layer, or one per block copy folded to a depth.
+
+Every format reads these rows, so folding, names and sums agree between text, Markdown, CSV and
+HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..conventions import BYTES_PER_VALUE
+
+if TYPE_CHECKING:
+    from ..report import AxisField, LayerRow, Report
+
+
+@dataclass(frozen=True)
+class DisplayRow:
+    """One line of the table: a layer, or a block copy folded to the requested depth."""
+
+    index: str
+    name: str
+    type: str
+    output_shape: tuple[Any, ...]
+    trainable_params: Any
+    non_trainable_params: Any
+    macs: Any
+    activation_elements: Any
+    receptive_field: tuple[AxisField, ...] | None
+    formulas: tuple[str, ...]
+    layers: int = 1
+    inputs: tuple[str, ...] = ()
+
+    @property
+    def params(self) -> Any:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def activation_bytes(self) -> Any:
+        return self.activation_elements * BYTES_PER_VALUE
+
+
+def layer_row(row: LayerRow) -> DisplayRow:
+    """One layer as it is, unfolded."""
+    return DisplayRow(
+        str(row.index),
+        row.name,
+        row.type,
+        row.output_shape,
+        row.trainable_params,
+        row.non_trainable_params,
+        row.macs,
+        row.activation_elements,
+        row.receptive_field,
+        tuple(str(f) for f in row.formulas),
+        inputs=row.inputs,
+    )
+
+
+def fold_block(key: str, rows: list[LayerRow]) -> DisplayRow:
+    """A block copy as one row: summed costs, the shape and field of its last layer."""
+    last = rows[-1]
+    first = rows[0].index
+    trainable: Any = 0
+    non_trainable: Any = 0
+    macs: Any = 0
+    activations: Any = 0
+    inside = {r.name for r in rows}
+    sources: list[str] = []
+    for r in rows:
+        trainable += r.trainable_params
+        non_trainable += r.non_trainable_params
+        macs += r.macs
+        activations += r.activation_elements
+        sources += [s for s in r.inputs if s not in inside and s not in sources]
+    index = str(first) if len(rows) == 1 else f"{first}-{last.index}"
+    kind = f"{len(rows)} layer" + ("s" if len(rows) > 1 else "")
+    return DisplayRow(
+        index,
+        key,
+        kind,
+        last.output_shape,
+        trainable,
+        non_trainable,
+        macs,
+        activations,
+        last.receptive_field,
+        (),
+        len(rows),
+        tuple(sources),
+    )
+
+
+def folding_key(row: LayerRow, depth: int | None) -> str | None:
+    """The block copy a layer folds into at ``depth``; None when it stays a row of its own."""
+    if depth is None or len(row.scope) <= depth:
+        return None
+    return row.scope[depth]
+
+
+def display_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
+    """Rows to show; with ``depth`` N, block copies nested deeper than N become one row each.
+
+    Depth 0 shows the spec's top-level list with every block use folded; no depth shows every
+    layer, like torchinfo's ``depth``. A folded row's inputs name the rows it is fed from, so
+    ``connected to`` reads the same folded or not.
+    """
+    if depth is not None and depth < 0:
+        raise ValueError(f"depth must be >= 0. Received: depth={depth}")
+    if depth is None:
+        return [layer_row(r) for r in report.layers]
+    groups: dict[str, list[LayerRow]] = {}
+    order: list[tuple[str, Any]] = []
+    for row in report.layers:
+        key = folding_key(row, depth)
+        if key is None:
+            order.append(("layer", row))
+            continue
+        if key not in groups:
+            groups[key] = []
+            order.append(("group", key))
+        groups[key].append(row)
+    owner = {r.name: key for key, rows in groups.items() for r in rows}
+    shown = [
+        layer_row(item) if kind == "layer" else fold_block(item, groups[item])
+        for kind, item in order
+    ]
+    out = []
+    for r in shown:
+        inputs: list[str] = []
+        for source in r.inputs:
+            name = owner.get(source, source)
+            if name != r.name and name not in inputs:
+                inputs.append(name)
+        out.append(_with_inputs(r, tuple(inputs)))
+    return out
+
+
+def _with_inputs(row: DisplayRow, inputs: tuple[str, ...]) -> DisplayRow:
+    from dataclasses import replace
+
+    return row if row.inputs == inputs else replace(row, inputs=inputs)
+
+
+def is_auto_name(name: str, kind: str) -> bool:
+    """Keras-style default names (``conv2d``, ``conv2d_3``) already say the layer's type."""
+    return name == kind or (name.startswith(kind + "_") and name[len(kind) + 1 :].isdigit())
+
+
+def layer_label(row: DisplayRow) -> str:
+    """``conv1 (conv2d)``, as in Keras's summary; the bare name when it already says the type."""
+    return row.name if is_auto_name(row.name, row.type) else f"{row.name} ({row.type})"
+
+
+def has_non_trainable(rows: list[DisplayRow]) -> bool:
+    """Whether any row holds non-trainable weights: the column is shown only then."""
+    from .numbers import concrete
+
+    return any(concrete(r.non_trainable_params) != 0 for r in rows)
