@@ -37,7 +37,7 @@ def analyze(
     try:
         return analysis.run()
     except RecursionError:
-        # A backstop: MAX_NESTING stops the walk long before sympy's recursion runs out.
+        # A backstop: limits.max_nesting stops the walk long before sympy's recursion runs out.
         return Report(
             spec_name=spec.name,
             file=getattr(spec.source, "file", None),
@@ -82,27 +82,6 @@ def bind(spec: Spec, sizes: Mapping[str, int]) -> Binding:
         errors = [d for d in analysis.diagnostics if d.is_error]
         return Binding(None, None, _locate(errors, spec.source))
     return Binding(env, shape, [])
-
-
-MAX_NESTING = 16
-"""Deepest floor/ceiling nesting of a free size (one level per stride that does not divide out).
-
-Real networks stay near 5 (ResNet-152, U-Net, MobileNetV2); each level can double the period of
-the exact solver and sympy's own recursion gives out near 150.
-"""
-
-MAX_TERMS = 400
-"""Largest size expression, in terms counted with repetition (the specs here stay under 40).
-
-Concatenating a branch with its own strided copy along a spatial axis doubles the expression
-at each level; sympy's simplification of ``Mod`` and ``floor`` then grows as fast.
-"""
-
-MAX_ERRORS = 200
-"""Errors after which the walk stops: each error can scan every name in scope for a hint."""
-
-MAX_TILING_CHECKS = 256
-"""Distinct symbolic tiling remainders checked against the valid sizes; the rest get a note."""
 
 
 class _Analysis:
@@ -247,12 +226,14 @@ class _Analysis:
         for node in graph.nodes:
             errors += sum(d.is_error for d in self.diagnostics[counted:])
             counted = len(self.diagnostics)
-            if errors >= MAX_ERRORS:
+            if errors >= self.limits.max_errors:
                 self.emit(
                     Severity.ERROR,
                     "limit-exceeded",
-                    f"more than {MAX_ERRORS} errors; the layers from here on were not checked",
+                    f"more than {self.limits.max_errors} errors; the layers from here on were not "
+                    "checked",
                     node.path,
+                    "fix the first errors, or raise --limit max_errors=N",
                     layer=node.name,
                 )
                 break
@@ -266,15 +247,16 @@ class _Analysis:
             measured = [_complexity(d, nesting) for d in inferred.shape]
             depth = max((m[0] for m in measured), default=0)
             terms = max((m[1] for m in measured), default=0)
-            if depth > MAX_NESTING or terms > MAX_TERMS:
+            if depth > self.limits.max_nesting or terms > self.limits.max_terms:
                 self.emit(
                     Severity.ERROR,
                     "limit-exceeded",
                     f"layer {node.name!r}: its output size nests {depth} floor/ceiling levels "
-                    f"deep in {terms} terms; free sizes are analysed up to {MAX_NESTING} levels "
-                    f"and {MAX_TERMS} terms",
+                    f"deep in {terms} terms; free sizes are analysed up to "
+                    f"{self.limits.max_nesting} levels and {self.limits.max_terms} terms",
                     node.path,
-                    "bind the free sizes with --input to check concrete sizes",
+                    "bind the free sizes with --input to check concrete sizes, or raise "
+                    "--limit max_nesting=N / --limit max_terms=N",
                     node.name,
                 )
                 failed.add(node.name)
@@ -543,7 +525,7 @@ class _Analysis:
                 continue
             key = (dropped, zeros, names[0])
             if key not in found:
-                if len(found) >= MAX_TILING_CHECKS:
+                if len(found) >= self.limits.max_tiling_checks:
                     skipped.append(node.name)
                     continue
                 found[key] = self.first_untiled(sets[names[0]], dropped, zeros, names[0])
@@ -564,9 +546,10 @@ class _Analysis:
             self.emit(
                 Severity.NOTE,
                 "limit-exceeded",
-                f"tiling checked for the first {MAX_TILING_CHECKS} strided layers with free "
-                f"sizes only; not for {len(skipped)} more, from {skipped[0]!r}",
+                f"tiling checked for the first {self.limits.max_tiling_checks} strided layers with "
+                f"free sizes only; not for {len(skipped)} more, from {skipped[0]!r}",
                 (),
+                "raise --limit max_tiling_checks=N to check more",
             )
 
     @staticmethod

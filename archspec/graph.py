@@ -23,12 +23,6 @@ INPUT = "input"
 _STEPS_PER_LAYER = 5
 """Expansion steps (layers, block copies, block arguments) allowed per layer of max_layers."""
 
-_MAX_ERRORS = 500
-"""Errors after which expansion stops: a failing block use repeated a million times says no more."""
-
-_MAX_HINTS = 50
-"""Dangling names that get a "did you mean" hint; each hint scans every layer name."""
-
 
 @dataclass(frozen=True)
 class Node:
@@ -85,7 +79,7 @@ class _Expander:
         copies yield errors instead of layers, so every entry, copy and argument counts."""
         self.reported: set[tuple[str, str, SpecPath]] = set()
         """Every copy of a block repeats its errors at the same place: each is said once."""
-        self.hints_left = _MAX_HINTS
+        self.hints_left = limits.max_hints
         self.block_guesses: dict[str, str | None] = {}
 
     def error(
@@ -117,11 +111,13 @@ class _Expander:
                 "nested repeats multiply: check the repeat counts",
             )
             raise _Stop
-        if len(self.diagnostics) > _MAX_ERRORS:
+        if len(self.diagnostics) > self.limits.max_expand_errors:
             self.error(
                 "limit-exceeded",
-                f"more than {_MAX_ERRORS} errors while expanding the blocks; stopped here",
+                f"more than {self.limits.max_expand_errors} errors while expanding the blocks; "
+                "stopped here",
                 here,
+                "fix the first errors, or raise --limit max_expand_errors=N",
             )
             raise _Stop
 

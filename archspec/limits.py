@@ -28,6 +28,24 @@ class Limits:
     """Most layers after blocks and repeats are expanded."""
     max_repeat: int = 1_000
     """Largest ``repeat`` of one block use."""
+    max_nesting: int = 16
+    """Deepest floor/ceiling nesting of a free size (one level per stride that does not divide
+    out). Real networks stay near 5 (ResNet-152, U-Net, MobileNetV2); each level can double the
+    period of the exact solver and sympy's own recursion gives out near 150."""
+    max_terms: int = 400
+    """Largest size expression, in terms counted with repetition (the specs here stay under 40).
+    Concatenating a branch with its own strided copy along a spatial axis doubles the expression
+    at each level; sympy's simplification of ``Mod`` and ``floor`` then grows as fast."""
+    max_errors: int = 200
+    """Errors after which the walk stops: each error can scan every name in scope for a hint."""
+    max_tiling_checks: int = 256
+    """Distinct symbolic tiling remainders checked against the valid sizes; the rest get a note."""
+    max_expand_errors: int = 500
+    """Errors after which block expansion stops: a failing block use repeated a million times
+    says no more."""
+    max_hints: int = 50
+    """Dangling names that get a "did you mean" hint in block expansion; each scans every layer
+    name."""
 
 
 DEFAULT_LIMITS = Limits()

@@ -772,6 +772,34 @@ def test_symbolic_sizes_nested_too_deep(tmp_path: Path, name: str) -> None:
     assert_refused(run_check("check", path), "limit-exceeded")
 
 
+ENGINE_LIMITS = {
+    # name: (a spec within the default, the value that refuses it, the words of the refusal)
+    "max_nesting": (spec(["{type: max_pool2d, pool: 2}"] * 3, "[H, W, 3]"), 2, "2 levels"),
+    "max_terms": (spec(["{type: max_pool2d, pool: 2}"] * 3, "[H, W, 3]"), 1, "1 terms"),
+    "max_errors": (
+        spec([f"{{name: d{i}, type: dense, units: x, inputs: [input]}}" for i in range(5)]),
+        2,
+        "more than 2 errors",
+    ),
+    "max_expand_errors": (
+        spec([f"{{type: block, block: missing{i}}}" for i in range(5)]),
+        1,
+        "more than 1 errors",
+    ),
+}
+"""The engine's and the expander's bounds, each reachable from ``--limit`` like the loader's."""
+
+
+@pytest.mark.parametrize("name", sorted(ENGINE_LIMITS))
+def test_engine_bounds_are_limits(tmp_path: Path, name: str) -> None:
+    text, value, words = ENGINE_LIMITS[name]
+    path = write(tmp_path, "s.yaml", text)
+    _, default_output = run_main(["check", path])
+    code, output = run_main(["check", "--limit", f"{name}={value}", path])
+    assert words not in default_output
+    assert code == 1 and words in output and f"--limit {name}=N" in output, output
+
+
 def test_strides_beyond_the_exact_solver_warn_instead_of_failing(tmp_path: Path) -> None:
     """14 halvings need H >= 16384: past the solver's budget, sizes are tried one by one."""
     path = write(tmp_path, "p.yaml", spec(["{type: max_pool2d, pool: 2}"] * 14, "[H, W, 3]"))
