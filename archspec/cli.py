@@ -8,18 +8,20 @@ Exit codes: 0 all specs valid (warnings allowed unless ``--strict``), 1 a spec i
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .diagnostics import Diagnostic, Severity, SpecError
+from .diagnostics import Diagnostic, SpecError
 from .limits import DEFAULT_LIMITS, Limits
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -108,17 +110,100 @@ def parse_limits(items: Sequence[str]) -> Limits:
     return replace(DEFAULT_LIMITS, **changes)
 
 
-def spec_files(paths: Sequence[str]) -> list[Path]:
-    """Files as given; directories are searched for .yaml/.yml/.json specs."""
-    found: list[Path] = []
+DEFAULT_EXCLUDES = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    "site-packages",
+)
+"""Folders a walk never enters, as ruff and black skip them: tools' state, not the project's."""
+
+_DECLARES = re.compile(
+    r"""(?m)(^["']?archspec["']?[ \t]*:)"""  # YAML block style, at the top level
+    r"""|(^[ \t]{0,4}"archspec"[ \t]*:)"""  # JSON, pretty-printed
+    r"""|(^\s*\{\s*["']?archspec["']?\s*:)"""  # JSON or YAML flow style, as the first key
+)
+"""A top-level ``archspec:`` key in YAML (block or flow style) or JSON."""
+
+DECLARATION_PREFIX = 64 * 1024
+"""How much of a file is read to look for the declaration: the key comes first in practice."""
+
+
+def declares_archspec(path: Path) -> bool:
+    """Whether a YAML/JSON file says it is a spec: a top-level ``archspec:`` key.
+
+    A repository's root holds other YAML (CI workflows, pre-commit configs, docker-compose);
+    reading those as specs would fail them for being what they are.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(DECLARATION_PREFIX)
+    except OSError:
+        return True  # let the loader report why it cannot be read
+    return _DECLARES.search(head.decode("utf-8", "replace")) is not None
+
+
+def _excluded(relative: Path, patterns: Sequence[str]) -> bool:
+    """A glob matches the relative path, or any one of its components (``build``, ``*.bak``)."""
+    text = relative.as_posix()
+    return any(
+        fnmatch.fnmatch(text, p) or any(fnmatch.fnmatch(part, p) for part in relative.parts)
+        for p in patterns
+    )
+
+
+@dataclass
+class FoundFiles:
+    """The files a check reads, and those a folder walk passed over (counted in the summary)."""
+
+    specs: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    """YAML/JSON files without a top-level ``archspec:`` key."""
+    excluded: int = 0
+
+
+def spec_files(paths: Sequence[str], exclude: Sequence[str] = ()) -> FoundFiles:
+    """Files named explicitly are always checked; folders are walked for declared specs.
+
+    A walk skips ``DEFAULT_EXCLUDES`` and every ``exclude`` glob, and takes only .yaml, .yml and
+    .json files whose top level declares ``archspec:``.
+    """
+    found = FoundFiles()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
-            )
+            for folder, dirs, names in os.walk(path):
+                here = Path(folder)
+                keep = []
+                for d in sorted(dirs):
+                    relative = (here / d).relative_to(path)
+                    if d in DEFAULT_EXCLUDES or _excluded(relative, exclude):
+                        found.excluded += 1
+                    else:
+                        keep.append(d)
+                dirs[:] = keep
+                for name in sorted(names):
+                    file = here / name
+                    if file.suffix not in SPEC_SUFFIXES or not file.is_file():
+                        continue
+                    if _excluded(file.relative_to(path), exclude):
+                        found.excluded += 1
+                    elif declares_archspec(file):
+                        found.specs.append(file)
+                    else:
+                        found.skipped.append(file)
         elif path.exists():
-            found.append(path)
+            found.specs.append(path)
         else:
             raise click.BadParameter(f"{raw}: no such file or directory", param_hint="SPEC")
     return found
@@ -183,7 +268,27 @@ def cli() -> None:
     default="text",
     show_default=True,
 )
-@click.option("--strict", is_flag=True, help="Treat warnings (dropped pixels...) as errors.")
+@click.option("--strict", is_flag=True, help="Report every warning as an error (and fail).")
+@click.option(
+    "--error",
+    "error_codes",
+    multiple=True,
+    metavar="CODE",
+    help="Report this warning code as an error, e.g. --error misaligned-merge.",
+)
+@click.option(
+    "--ignore",
+    "ignore_codes",
+    multiple=True,
+    metavar="CODE",
+    help="Do not report this warning code (listed as suppressed in --format json).",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="GLOB",
+    help="Skip files and folders matching GLOB when walking folders (repeatable).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option(
     "--limit",
@@ -197,35 +302,77 @@ def check(
     input_: str | None,
     fmt: str,
     strict: bool,
+    error_codes: tuple[str, ...],
+    ignore_codes: tuple[str, ...],
+    exclude: tuple[str, ...],
     quiet: bool,
     limit_items: tuple[str, ...],
 ) -> None:
-    """Validate spec files (directories are searched). Exit 1 when any spec is invalid."""
+    """Validate spec files; folders are searched for files declaring `archspec:`.
+
+    Exit 1 when any spec is invalid. Severity follows --strict, --error and --ignore, on top of
+    the [tool.archspec] table of the nearest pyproject.toml (keys strict, error, ignore,
+    exclude) and each layer's own `ignore: [CODE, ...]`.
+    """
     from .engine import analyze
+    from .severity import ConfigError, find_pyproject, load_config
 
     sizes = parse_sizes(input_)
     limits = parse_limits(limit_items)
-    files = spec_files(paths)
+    try:
+        configured, configured_excludes = load_config(find_pyproject(Path.cwd()))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    policy = configured.merged(strict=strict, error=error_codes, ignore=ignore_codes)
+    found_files = spec_files(paths, (*configured_excludes, *exclude))
+    files = found_files.specs
     if not files:
-        raise click.UsageError("no spec files (.yaml, .yml, .json) found")
+        raise click.UsageError(
+            "no spec files found (.yaml, .yml or .json with a top-level 'archspec:' key)"
+            + (f"; {len(found_files.skipped)} file(s) skipped" if found_files.skipped else "")
+        )
     everything: list[Diagnostic] = []
+    suppressed: list[Any] = []
+    results = []
     failed = 0
     for path in files:
         spec, found = load_or_diagnose(path, limits)
         if spec is not None:
-            found = analyze(spec, sizes, strict=strict, limits=limits).diagnostics
-        bad = any(d.is_error for d in found) or (
-            strict and any(d.severity is Severity.WARNING for d in found)
-        )
+            found = analyze(spec, sizes, limits=limits).diagnostics
+        reported, hidden = policy.apply(found, spec)
+        bad = any(d.is_error for d in reported)
         failed += bad
-        everything.extend(found)
+        everything.extend(reported)
+        suppressed.extend(hidden)
+        results.append({"file": str(path), "ok": not bad})
         if fmt == "text" and not quiet:
-            render(found, fmt)
+            render(reported, fmt)
             click.echo(f"{path}: {'FAILED' if bad else 'ok'}", err=False)
-    if fmt != "text":
+    if fmt == "json":
+        document = {
+            "schema_version": 1,
+            "ok": not failed,
+            "summary": {
+                "checked": len(files),
+                "failed": failed,
+                "skipped": len(found_files.skipped),
+                "suppressed": len(suppressed),
+            },
+            "files": results,
+            "skipped": [str(p) for p in found_files.skipped],
+            "diagnostics": [d.to_dict() for d in everything],
+            "suppressed": [s.to_dict() for s in suppressed],
+        }
+        click.echo(json.dumps(document, indent=2))
+    elif fmt != "text":
         render(everything, fmt)
     elif not quiet:
-        click.echo(f"{len(files) - failed} of {len(files)} spec(s) valid")
+        line = f"{len(files) - failed} of {len(files)} spec(s) valid"
+        if found_files.skipped:
+            line += f"; {len(found_files.skipped)} YAML/JSON file(s) skipped (no 'archspec:' key)"
+        if suppressed:
+            line += f"; {len(suppressed)} diagnostic(s) suppressed"
+        click.echo(line)
     else:
         render(everything, fmt)
     sys.exit(1 if failed else 0)

@@ -47,6 +47,8 @@ class Diagnostic:
     path: SpecPath = ()
     hint: str | None = None
     layer: str | None = None
+    promoted_by: str | None = None
+    """Set when a warning was made an error (``--strict``, ``--error CODE``, pyproject.toml)."""
 
     @property
     def is_error(self) -> bool:
@@ -67,7 +69,8 @@ class Diagnostic:
         """One line for people and for editors that jump to ``file:line:col``."""
         where = self.location()
         what = f"{format_path(self.path)}: " if self.path else ""
-        text = f"{where}: {self.severity.value}: {what}{self.message} [{self.code}]"
+        code = self.code if self.promoted_by is None else f"{self.code}, {self.promoted_by}"
+        text = f"{where}: {self.severity.value}: {what}{self.message} [{code}]"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text
@@ -83,6 +86,7 @@ class Diagnostic:
             "layer": self.layer,
             "message": self.message,
             "hint": self.hint,
+            "promoted_by": self.promoted_by,
         }
 
 

@@ -26,7 +26,7 @@ def check(tmp_path: Path, body: str, *args: str, name: str = "spec.yaml") -> tup
     path.write_text(HEAD + textwrap.indent(textwrap.dedent(body), "  "))
     result = CliRunner().invoke(cli, ["check", "--format", "json", *args, str(path)])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, json.loads(result.output)
+    return result.exit_code, json.loads(result.output)["diagnostics"]
 
 
 def only(diagnostics: list, code: str) -> dict:
@@ -222,7 +222,7 @@ def test_limits_are_configurable_from_the_command_line() -> None:
     assert runner.invoke(cli, ["check", spec]).exit_code == 0
     result = runner.invoke(cli, ["check", "--format", "json", "--limit", "max_layers=50", spec])
     assert result.exit_code == 1
-    (d,) = json.loads(result.output)
+    (d,) = json.loads(result.output)["diagnostics"]
     assert d["code"] == "limit-exceeded" and "50 layers" in d["message"]
     assert "--limit max_layers=N" in d["hint"]
     assert runner.invoke(cli, ["check", "--limit", "max_layers=5000", spec]).exit_code == 0

@@ -277,6 +277,12 @@ class LayerBase(StrictModel):
         min_length=1,
         max_length=64,
     )
+    ignore: list[str] | None = Field(
+        None,
+        description="Warning codes not to report for this layer, e.g. [misaligned-merge]; "
+        "`archspec check --format json` lists what they suppressed.",
+        max_length=32,
+    )
 
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
     """How many inputs the kind takes: (minimum, maximum or None for unbounded)."""
