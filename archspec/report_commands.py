@@ -95,7 +95,21 @@ def report(
     help="graph.dot (always works), graph.svg / graph.png / graph.pdf (need Graphviz's dot).",
 )
 @click.option("--input", "input_", metavar="H=..,W=..", help=INPUT_HELP)
-def diagram(spec: str, output: str, input_: str | None) -> None:
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    help="Fold block copies nested deeper than N into one box each (0: top level only).",
+)
+@click.option(
+    "--left-to-right",
+    "--lr",
+    "left_to_right",
+    is_flag=True,
+    help="Lay the graph out left to right.",
+)
+def diagram(
+    spec: str, output: str, input_: str | None, depth: int | None, left_to_right: bool
+) -> None:
     """Draw the graph with the shape of every tensor on its edge."""
     from .diagram import DiagramError, output_format, write_diagram
 
@@ -105,7 +119,7 @@ def diagram(spec: str, output: str, input_: str | None) -> None:
         raise click.BadParameter(str(exc), param_hint="--output") from None
     result = analysed(spec, parse_sizes(input_))
     try:
-        fmt = write_diagram(result, output)
+        fmt = write_diagram(result, output, depth=depth, rankdir="LR" if left_to_right else "TB")
     except DiagramError as exc:
         click.echo(f"archspec diagram: {exc}", err=True)
         sys.exit(1)
