@@ -20,7 +20,7 @@ from .layers.base import positive
 from .limits import DEFAULT_LIMITS, Limits
 from .report import AxisField, LayerRow, Report
 from .spec import Spec
-from .symbols import as_int, is_symbolic, symbol
+from .symbols import as_int, is_affine, is_symbolic, symbol
 
 
 def analyze(
@@ -164,6 +164,9 @@ class _Analysis:
                     path,
                 )
                 return None
+            if i < len(self.spec.input.shape) - 1 and not is_affine(value):
+                self.emit(Severity.ERROR, "bad-expression", _non_affine(raw, value), path)
+                return None
             shape.append(value)
         return tuple(shape)
 
@@ -242,6 +245,17 @@ class _Analysis:
                 continue
             inferred = self.infer(node, [shapes[i] for i in node.inputs])
             if inferred is None:
+                failed.add(node.name)
+                continue
+            if len(inferred.shape) > 1 and not all(map(is_affine, inferred.shape[:-1])):
+                bad = next(d for d in inferred.shape[:-1] if not is_affine(d))
+                self.emit(
+                    Severity.ERROR,
+                    "bad-expression",
+                    f"layer {node.name!r}: " + _non_affine(node.name, bad),
+                    node.path,
+                    layer=node.name,
+                )
                 failed.add(node.name)
                 continue
             measured = [_complexity(d, nesting) for d in inferred.shape]
@@ -571,6 +585,14 @@ class _Analysis:
         if bad is None:
             return None
         return bad, domain.valid_sizes([tiles], sym).describe(name)
+
+
+def _non_affine(what: object, value: Value) -> str:
+    return (
+        f"the spatial size {what!r} = {value} is not affine in the free sizes; the engine "
+        "solves sizes built from + and -, multiplication by integers and division by integers "
+        "(such as 2*H + 1 or H//4), not products or powers of sizes"
+    )
 
 
 def _complexity(value: Any, memo: dict[Any, tuple[int, int]]) -> tuple[int, int]:

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
+from .symbols import MAX_DEGREE, measure
+
 if TYPE_CHECKING:
     import sympy
 
@@ -24,6 +26,8 @@ Value = Union[int, "sympy.Expr"]
 
 MAX_EXPRESSION_LENGTH = 200
 MAX_MAGNITUDE = 10**12
+MAX_TERMS = 400
+"""Most operations in a symbolic value, counted with repetition (the engine's own bound)."""
 _FUNCTIONS = ("min", "max")
 
 
@@ -52,7 +56,10 @@ class Expression:
     names: frozenset[str]
 
     def evaluate(self, env: Mapping[str, Value]) -> Value:
-        return _Evaluator(self.text, env).visit(self.tree)
+        value = _Evaluator(self.text, env).visit(self.tree)
+        if not isinstance(value, int):
+            _bounded(value, self.text)
+        return value
 
     def __str__(self) -> str:
         return self.text
@@ -140,7 +147,7 @@ class _Evaluator:
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Call):
             args = [self.visit(a) for a in node.args]
-            return _minmax(node.func.id, args)  # type: ignore[attr-defined]
+            return _whole(_minmax(node.func.id, args))  # type: ignore[attr-defined]
         assert isinstance(node, ast.BinOp)
         a, b = self.visit(node.left), self.visit(node.right)
         return self._binop(node, a, b)
@@ -154,9 +161,17 @@ class _Evaluator:
         elif isinstance(op, ast.Mult):
             out = a * b
         else:
-            if isinstance(b, int) and b == 0:
+            if not isinstance(b, int):
+                raise ExprError(
+                    f"{self.text!r} divides by {b}, which depends on the free sizes; "
+                    "sizes may be divided (/, //, %) by integers only",
+                    node.col_offset,
+                    hint="divide by a number or a param, e.g. 'H//2' or 'H//stride'",
+                )
+            if b == 0:
                 raise ExprError(f"division by zero in {self.text!r}", node.col_offset)
             out = _divide(op, a, b, self.text, node.col_offset)
+        out = _whole(out)
         if isinstance(out, int) and abs(out) > MAX_MAGNITUDE:
             raise ExprError(
                 f"{self.text!r} evaluates to {out}, beyond the limit of {MAX_MAGNITUDE}",
@@ -199,3 +214,28 @@ def _minmax(name: str, args: list[Value]) -> Value:
     import sympy
 
     return sympy.Min(*args) if name == "min" else sympy.Max(*args)
+
+
+def _whole(value: Value) -> Value:
+    """A value without free sizes as a Python int (``W - W`` is 0), so that the checks on
+    integers (zero divisors, magnitude) see it: sympy's ``Integer(0)`` is no ``int``."""
+    if isinstance(value, int):
+        return value
+    if not value.free_symbols and getattr(value, "is_Integer", False):
+        return int(value)
+    return value
+
+
+def _bounded(value: Value, text: str) -> None:
+    """Refuses a symbolic value beyond the degree, size and magnitude the engine works with."""
+    degree, terms, biggest = measure(value)
+    if degree > MAX_DEGREE:
+        raise ExprError(
+            f"{text!r} has degree {degree} in the free sizes; values may be at most of degree "
+            f"{MAX_DEGREE}, and sizes must be affine (such as 2*H + 1)",
+            hint="sizes may add, subtract, multiply by integers and divide by integers",
+        )
+    if terms > MAX_TERMS:
+        raise ExprError(f"{text!r} evaluates to {terms} operations; the limit is {MAX_TERMS}")
+    if biggest > MAX_MAGNITUDE:
+        raise ExprError(f"{text!r} holds the number {biggest}, beyond the limit of {MAX_MAGNITUDE}")

@@ -460,10 +460,12 @@ class _Converter:
                 _at(node.start_mark),
                 "remove the !! tag, or write a value of that type",
             )
-        if isinstance(value, float) and math.isnan(value):
-            _fail(self.file, "bad-value", "NaN is not a valid value", _at(node.start_mark))
+        if isinstance(value, float):
+            _check_float(value, text, self.file, self.limits, _at(node.start_mark))
         if type(value) is int and abs(value) >= 10**self.limits.max_int_digits:
             self.too_long_int(node)  # hexadecimal, octal, sexagesimal
+        if isinstance(value, str):
+            _check_text(value, self.file, _at(node.start_mark))
         return value
 
     def too_long_int(self, node: yaml.Node) -> NoReturn:
@@ -486,11 +488,57 @@ class _Converter:
         )
 
 
+def _check_float(value: float, text: str, file: str, limits: Limits, where: Position) -> None:
+    """Floats obey the integers' bound, so ``1.0e+200`` cannot pass where ``10**200`` cannot.
+
+    A whole-number float becomes an integer size or count downstream, and no value in a spec
+    (sizes, rates, fractions) means anything beyond 10**max_int_digits or at infinity.
+    """
+    if math.isnan(value):
+        _fail(file, "bad-value", "NaN is not a valid value", where, "write a finite number")
+    if math.isinf(value):
+        _fail(
+            file,
+            "bad-value",
+            f"{text} is infinite (or too large for a float); values must be finite numbers",
+            where,
+            "write a finite number",
+        )
+    if abs(value) >= 10**limits.max_int_digits:
+        _fail(
+            file,
+            "limit-exceeded",
+            f"the number {text} has more than {limits.max_int_digits} digits before the point; "
+            f"that is the limit (--limit max_int_digits=N)",
+            where,
+            "no size, count or hyperparameter needs so many",
+        )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_text(value: str, file: str, where: Position) -> None:
+    """A lone surrogate (``"\\ud800"``) is no character: it cannot be printed or encoded, so the
+    diagnostics that quote it would fail; it is refused where it is written."""
+    match = _SURROGATE.search(value)
+    if match:
+        _fail(
+            file,
+            "bad-value",
+            f"the text holds a lone surrogate (U+{ord(match.group()):04X}), which is not a "
+            "character",
+            where,
+            "write the character itself, or a surrogate pair",
+        )
+
+
 # --------------------------------------------------------------------------------------- JSON
 
 # Strings as "unrolled loops": one regex step per escape rather than per character.
 _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[][{},:]|[^\s\][{},:"]+')
 _JSON_INT = re.compile(r"-?[0-9]+")
+_JSON_FLOAT = re.compile(r"-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)")
 
 
 @dataclass
@@ -554,6 +602,8 @@ def _scan_json(
                     f"a string of {length} characters; the limit is {limits.max_string}",
                     where,
                 )
+        if token.startswith('"') and "\\u" in token:
+            _check_text(json.loads(token), file, where)
         if expect_key and stack:
             top = stack[-1]
             top.key = json.loads(token) if token.startswith('"') else token
@@ -610,6 +660,8 @@ def _scan_json(
                 f"a number of {len(token)} characters; the limit is {limits.max_string}",
                 where,
             )
+        elif _JSON_FLOAT.fullmatch(token):
+            _check_float(float(token), token, file, limits, where)
     return values, keys
 
 

@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sympy
 
+MAX_DEGREE = 4
+"""Highest degree in the free sizes of a value: ``H*W`` is 2. Sizes the engine solves are
+affine (degree 1); products are allowed a little room for counts such as ``C*width``, and no
+further, since squaring a param in a chain of params (``p1: p0*p0``) doubles the degree each
+time and the engine's work with it."""
+
 
 @cache
 def symbol(name: str) -> sympy.Symbol:
@@ -44,3 +50,60 @@ def as_int(value: object) -> int | None:
     if getattr(value, "is_Integer", False) is True:
         return int(value)  # type: ignore[call-overload]
     return None
+
+
+def measure(value: object) -> tuple[int, int, int]:
+    """Degree in the free sizes, operations counted with repetition, and largest number.
+
+    Floor, ceiling, min, max and remainders keep the degree of what they hold (``floor(H/2)``
+    is affine), so degree 1 is what the valid-size solver can take. Memoized on shared
+    sub-expressions, so linear in the distinct ones.
+
+    >>> import sympy
+    >>> H, W = sympy.symbols("H W", integer=True, positive=True)
+    >>> measure(sympy.floor(H / 2) + 3 * W)
+    (1, 8, 3)
+    >>> measure(H * W)[0]
+    2
+    """
+    return _measure(value, {})
+
+
+def is_affine(value: object) -> bool:
+    """True for ints and for sizes of degree at most 1, the ones the valid-size solver takes.
+
+    >>> is_affine(symbol("H") // 2 + 1), is_affine(symbol("H") * symbol("W"))
+    (True, False)
+    """
+    return isinstance(value, int) or measure(value)[0] <= 1
+
+
+def _measure(value: object, memo: dict[object, tuple[int, int, int]]) -> tuple[int, int, int]:
+    if isinstance(value, int):
+        return 0, 1, abs(value)
+    if value in memo:
+        return memo[value]
+    args = getattr(value, "args", ())
+    if getattr(value, "is_Symbol", False):
+        out = (1, 1, 0)
+    elif getattr(value, "is_Rational", False):
+        out = (0, 1, max(abs(int(value.p)), int(value.q)))  # type: ignore[attr-defined]
+    elif not args:
+        out = (0, 1, 0)
+    else:
+        parts = [_measure(a, memo) for a in args]
+        terms = 1 + sum(p[1] for p in parts)
+        biggest = max(p[2] for p in parts)
+        kind = type(value).__name__
+        if kind == "Mul":
+            degree = sum(p[0] for p in parts)
+        elif kind == "Pow":
+            # Division by sizes is refused, so exponents are whole; any other counts as huge.
+            exponent = args[1]
+            whole = getattr(exponent, "is_Integer", False) and int(exponent) >= 0  # type: ignore[call-overload]
+            degree = parts[0][0] * int(exponent) if whole else MAX_DEGREE + 1  # type: ignore[call-overload]
+        else:
+            degree = max(p[0] for p in parts)
+        out = (degree, terms, biggest)
+    memo[value] = out
+    return out

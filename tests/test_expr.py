@@ -109,3 +109,74 @@ def test_symbolic_equals_concrete(n: int) -> None:
     text = "max((H - 3)//2 + 1, H//4) * 2 + H % 3"
     expr = parse_expression(text)
     assert expr.evaluate({"H": H}).xreplace({H: n}) == expr.evaluate({"H": n})
+
+
+# --- symbolic values stay within what the engine works with ----------------------------------
+
+SIZES = {"H": symbol("H"), "W": symbol("W"), "two": 2, "zero": 0}
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    """Random arithmetic over free sizes, ints and params: products, zero divisors, cancelling."""
+    leaves = st.sampled_from(["H", "W", "two", "zero", "0", "1", "3", "(W-W)", "(H-H+2)"])
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from("+-*%/") | st.just("//"), inner).map(
+                lambda t: f"({t[0]}{t[1]}{t[2]})"
+            ),
+            st.tuples(st.sampled_from(["min", "max"]), inner, inner).map(
+                lambda t: f"{t[0]}({t[1]}, {t[2]})"
+            ),
+        ),
+        max_leaves=12,
+    )
+
+
+@given(_expressions())
+def test_symbolic_values_are_bounded_or_refused(text: str) -> None:
+    """Every value is an int or a sympy value within the degree, size and magnitude bounds,
+    and divides only by nonzero integers; anything else is an ExprError, never sympy's own."""
+    from archspec.expr import MAX_MAGNITUDE, MAX_TERMS
+    from archspec.symbols import MAX_DEGREE, measure
+
+    try:
+        expression = parse_expression(text)
+    except ExprError:
+        return
+    try:
+        value = expression.evaluate(SIZES)
+    except ExprError as exc:
+        assert exc.message
+        return
+    if isinstance(value, int):
+        assert abs(value) <= MAX_MAGNITUDE
+        return
+    assert value.free_symbols, f"{text} = {value} should be an int"
+    degree, terms, biggest = measure(value)
+    assert degree <= MAX_DEGREE and terms <= MAX_TERMS and biggest <= MAX_MAGNITUDE
+    assert "zoo" not in str(value) and "nan" not in str(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("H%(W-W)", "division by zero"),
+        ("H//(W-W)", "division by zero"),
+        ("H/(H-H)", "division by zero"),
+        ("H//(W-3)", "integers only"),
+        ("H % W", "integers only"),
+        ("H*H*H*H*H", "degree 5"),
+        ("1000000*H*1000000*10", "beyond the limit"),
+    ],
+)
+def test_symbolic_divisors_and_products_are_refused(text: str, words: str) -> None:
+    with pytest.raises(ExprError) as caught:
+        parse_expression(text).evaluate(SIZES)
+    assert words in caught.value.message
+
+
+def test_cancelled_values_are_ints() -> None:
+    """``W - W`` is 0 and ``H - H + 2`` is 2: Python ints, held to the integer limits."""
+    assert type(parse_expression("W - W").evaluate(SIZES)) is int
+    assert parse_expression("H//(H - H + 2)").evaluate(SIZES) == symbol("H") // 2

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,6 +34,7 @@ from archspec.engine import analyze
 from archspec.layers import LAYER_KINDS
 from archspec.limits import DEFAULT_LIMITS
 from archspec.loader import _walk, dump_yaml, load_file, load_text
+from archspec.report_commands import REPORT_FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -79,6 +81,8 @@ def run_main(args: list[str]) -> tuple[int, str]:
             main(args)
         except SystemExit as exc:
             code = exc.code
+        sys.stdout.flush()  # what was written without click.echo is still buffered
+        sys.stderr.flush()
     if code is None:
         code = 0
     return int(code) if isinstance(code, int) else 1, output.getvalue().decode(errors="replace")
@@ -1012,3 +1016,106 @@ def test_the_scanner_catches_what_it_looks_for() -> None:
         "keras.saving.load_model(p, safe_mode=True)",
     ]:
         assert not DANGEROUS.search(line), line
+
+
+# --- 5. round two: every command that takes a spec -------------------------------------------
+
+SPEC_COMMANDS: list[list[str]] = [
+    ["check", "{spec}"],
+    ["check", "--format", "json", "{spec}"],
+    ["check", "--format", "github", "--strict", "{spec}"],
+    ["sizes", "{spec}"],
+    *(["report", "--format", fmt, "{spec}"] for fmt in REPORT_FORMATS),
+    ["report", "--formulas", "--batch", "7", "--depth", "0", "{spec}"],
+    ["diff", "{spec}", "{spec}"],
+    ["diff", "--format", "markdown", str(SPECS / "lenet5.yaml"), "{spec}"],
+    ["diagram", "{spec}", "-o", "{out}/graph.dot"],
+]
+"""Every command that reads a spec, in every output format; ``{spec}`` is the spec file and
+``{out}`` a scratch folder. A new command is one more row (``sweep`` joins when it exists)."""
+
+OPTIONAL_COMMANDS: dict[str, list[list[str]]] = {
+    "sweep": [["sweep", "{spec}"]],
+}
+"""Commands that join SPEC_COMMANDS once the CLI has them."""
+
+
+def spec_commands() -> list[list[str]]:
+    from archspec.cli import cli
+
+    names = set(cli.list_commands(None))  # type: ignore[arg-type]
+    extra = [row for name, rows in OPTIONAL_COMMANDS.items() if name in names for row in rows]
+    return [*SPEC_COMMANDS, *extra]
+
+
+def command_line(template: list[str], spec_path: str, out: str) -> list[str]:
+    return [part.replace("{spec}", spec_path).replace("{out}", out) for part in template]
+
+
+def _squares(count: int) -> str:
+    rows = "".join(f'  p{i}: "{"H*H" if i == 0 else f"p{i - 1}*p{i - 1}"}"\n' for i in range(count))
+    return f"symbols: {{H: {{min: 1}}}}\nparams:\n{rows}"
+
+
+CONV = ["{type: conv2d, filters: 2, kernel: 3}", "{type: flatten}", "{type: dense, units: 2}"]
+
+FOUND = {
+    # 2: a param squared 16 times is H**65536
+    "squares.yaml": spec(CONV, "[p15, 8, 1]", _squares(16)),
+    # 3 and 4: symbolic zero divisors and moduli; a divisor that is a free size
+    "zero_mod.yaml": spec(CONV, '["H%(W-W)", W, 1]'),
+    "zero_div.yaml": spec(CONV, '["H//(W-W)", W, 1]'),
+    "zero_true_div.yaml": spec(CONV, '["H/(H-H)", W, 1]'),
+    "size_divisor.yaml": spec(CONV, '["H//W", W, 1]'),
+    # 4: sizes the solver cannot take
+    "product.yaml": spec(CONV, '["H*W", W, 1]'),
+    "power.yaml": spec(CONV, '["' + "*".join(["H"] * 60) + '", W, 1]'),
+    "product_kernel.yaml": spec(["{type: conv2d, filters: 2, kernel: 'H*H'}"], "[H, 8, 1]"),
+    # 3 and 4: whole-number and non-finite floats
+    "huge_float_shape.yaml": spec(CONV, "[1.0e+200, 1.0e+200, 1]"),
+    "huge_units.yaml": spec(["{type: flatten}", "{type: dense, units: 1.0e+20}"]),
+    "huge_int_units.yaml": spec(["{type: flatten}", "{type: dense, units: 100000000000000}"]),
+    "huge_param.yaml": spec(["{type: dense, units: p}"], more="params: {p: 1.0e+300}\n"),
+    "huge_float.json": json.dumps(
+        {
+            "archspec": 1,
+            "name": "x",
+            "input": {"shape": [1e300, 8, 1]},
+            "layers": [{"type": "flatten"}],
+        }
+    ).replace("1e+300", "1e300"),
+    "inf_rate.yaml": spec(CONV, more="train: {optimizer: {type: adam, learning_rate: .inf}}\n"),
+    "nan_rate.yaml": spec(CONV, more="train: {optimizer: {type: adam, learning_rate: .nan}}\n"),
+    "inf_rate.json": '{"archspec": 1, "name": "x", "input": {"shape": [8, 8, 1]}, '
+    '"layers": [{"type": "flatten"}], '
+    '"train": {"optimizer": {"type": "adam", "learning_rate": 1e999}}}',
+    # 6: a key that is no character
+    "surrogate.json": '{"archspec": 1, "name": "x", "input": {"shape": [8, 8, 1]}, '
+    '"layers": [{"type": "flatten"}], "\\ud800": 1}',
+    "surrogate_value.json": '{"archspec": 1, "name": "x\\udfff", "input": {"shape": [8, 8, 1]}, '
+    '"layers": [{"type": "flatten"}]}',
+}
+"""The inputs of round two that once hung, raised or were called valid; each is refused now."""
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_found_inputs_are_located_errors_in_every_command(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, name, FOUND[name])
+    file = re.escape(name)
+    located = re.compile(  # as text, JSON or a GitHub annotation
+        rf'{file}:\d+:\d+: error: |{file}",\s+"line": \d+,\s+"column": \d+|{file},line=\d+,col='
+    )
+    for template in spec_commands():
+        args = command_line(template, path, str(tmp_path))
+        start = time.perf_counter()
+        code, output = run_main(args)
+        seconds = time.perf_counter() - start
+        assert code == 1, (args, output)
+        assert "Traceback" not in output and located.search(output), (args, output)
+        assert seconds < SECONDS, (args, seconds)
+
+
+@pytest.mark.parametrize("name", ["squares.yaml", "huge_float_shape.yaml", "product.yaml"])
+def test_found_inputs_in_a_real_process(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, name, FOUND[name])
+    assert_refused(run_check("report", "--format", "html", path), name)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from ..expr import ExprError, Value, parse_expression
+from ..expr import MAX_MAGNITUDE, ExprError, Value, parse_expression
 from ..symbols import as_int, is_symbolic
 
 Shape = tuple[Value, ...]
@@ -22,10 +22,12 @@ Shape = tuple[Value, ...]
 def _int_or_expression(value: Any) -> int | str:
     if isinstance(value, bool):
         raise ValueError(f"expected an integer or an expression, got {value!r}")
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = int(value)
+    if isinstance(value, int):
+        if abs(value) > MAX_MAGNITUDE:  # the bound of expressions holds for literals too
+            raise ValueError(f"{value} exceeds the limit of {MAX_MAGNITUDE}")
+        return value
     if isinstance(value, str):
         try:
             parse_expression(value)
