@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,6 +23,11 @@ INPUT_HELP = "Concrete sizes for free symbols, such as H=224,W=224."
 
 def analysed(path: str, sizes: dict[str, int]) -> Report:
     """The report of one spec file; on any error, diagnostics to stderr and exit 1."""
+    return loaded_and_analysed(path, sizes)[1]
+
+
+def loaded_and_analysed(path: str, sizes: dict[str, int]) -> tuple[Any, Report]:
+    """The spec and its report; on any error, diagnostics to stderr and exit 1."""
     from .engine import analyze
 
     spec, found = load_or_diagnose(Path(path))
@@ -32,7 +38,7 @@ def analysed(path: str, sizes: dict[str, int]) -> Report:
     if not report.ok:
         render(report.diagnostics, "text", sys.stderr)
         sys.exit(1)
-    return report
+    return spec, report
 
 
 def _width() -> int:
@@ -133,16 +139,29 @@ def diagram(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("text", "markdown")),
+    type=click.Choice(("text", "markdown", "json")),
     default="text",
     show_default=True,
 )
-def diff(old: str, new: str, input_: str | None, fmt: str) -> None:
-    """What changed between two specs: layers, shapes, params, MACs, receptive fields."""
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when the specs differ, 0 when they do not (as git diff --exit-code).",
+)
+def diff(old: str, new: str, input_: str | None, fmt: str, exit_code: bool) -> None:
+    """Everything that changed between two specs: every written field, then the layers,
+    shapes, params, MACs, receptive fields, valid inputs and diagnostics it moves."""
+    import json
+
     from .diff import diff_reports
 
     sizes = parse_sizes(input_)
-    before = analysed(old, sizes)
-    after = analysed(new, sizes)
-    changes = diff_reports(before, after)
-    click.echo(changes.to_markdown() if fmt == "markdown" else changes.to_text(), nl=False)
+    old_spec, before = loaded_and_analysed(old, sizes)
+    new_spec, after = loaded_and_analysed(new, sizes)
+    changes = diff_reports(before, after, old_spec, new_spec)
+    if fmt == "json":
+        click.echo(json.dumps(changes.to_dict(), indent=2))
+    else:
+        click.echo(changes.to_markdown() if fmt == "markdown" else changes.to_text(), nl=False)
+    if exit_code and not changes.is_empty:
+        sys.exit(1)

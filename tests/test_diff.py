@@ -176,3 +176,136 @@ def test_receptive_field_total_is_short() -> None:
         "global (pool2: 16x16, jump 4x4)",
         "global (pool2: 14x14, jump 4x4)",
     )
+
+
+# -- what was written: every field, alone ------------------------------------------------------
+from archspec.diff import _layer_keys, diff_specs  # noqa: E402
+
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+
+
+def _changed(value: Any) -> Any:
+    """A different value of the same kind, or None where there is no obvious one."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value / 2 if value else 0.5
+    if isinstance(value, str):
+        swaps = {"same": "valid", "valid": "same", "relu": "tanh", "softmax": "sigmoid"}
+        return swaps.get(value)
+    return None
+
+
+def _single_field_cases() -> list[tuple[str, list[Any], Any]]:
+    """(spec file, path into the data, new value) for every scalar field of every layer,
+    of train and augment, of params and of input, in the example specs."""
+    cases = []
+    for path in SPECS:
+        data = yaml.safe_load(path.read_text())
+        for i, layer in enumerate(data["layers"]):
+            for key, value in layer.items():
+                if key not in ("name", "type", "block") and _changed(value) is not None:
+                    cases.append((path.name, ["layers", i, key], _changed(value)))
+        for section in ("train", "params"):
+            for key, value in (data.get(section) or {}).items():
+                if _changed(value) is not None:
+                    cases.append((path.name, [section, key], _changed(value)))
+        for i, entry in enumerate(data.get("augment") or []):
+            for key, value in entry.items():
+                if key != "type" and _changed(value) is not None:
+                    cases.append((path.name, ["augment", i, key], _changed(value)))
+        for i, size in enumerate(data["input"]["shape"]):
+            if isinstance(size, int):
+                cases.append((path.name, ["input", "shape", i], size + 1))
+    return cases
+
+
+CASES = _single_field_cases()
+
+
+def _text_path(data: dict[str, Any], where: list[Any]) -> str:
+    if where[0] == "layers":
+        key = _layer_keys(data["layers"])[where[1]]
+        return f"layers[{key}]." + ".".join(str(p) for p in where[2:])
+    out = where[0]
+    for part in where[1:]:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def test_the_case_table_covers_layers_train_augment_params_and_input() -> None:
+    sections = {where[0] for _, where, _ in CASES}
+    assert {"layers", "train", "augment", "params", "input"} <= sections
+    kinds = {
+        yaml.safe_load((ROOT / "specs" / f).read_text())["layers"][w[1]].get("type")
+        for f, w, _ in CASES
+        if w[0] == "layers"
+    }
+    assert len(kinds) >= 10
+
+
+@pytest.mark.parametrize(("file", "where", "value"), CASES, ids=lambda x: str(x))
+def test_one_written_change_is_reported_alone(file: str, where: list[Any], value: Any) -> None:
+    data = yaml.safe_load((ROOT / "specs" / file).read_text())
+    changed = copy.deepcopy(data)
+    node = changed
+    for part in where[:-1]:
+        node = node[part]
+    node[where[-1]] = value
+    try:
+        new = archspec.from_dict(changed)
+    except archspec.SpecError:
+        pytest.skip("the changed value is not a valid spec")
+    old = archspec.from_dict(data)
+    assert diff_specs(old, old) == []
+    changes = diff_specs(old, new)
+    assert [c.path for c in changes] == [_text_path(data, where)], changes
+    assert changes[0].new != changes[0].old
+
+
+def test_fields_that_move_no_shape_are_differences() -> None:
+    """The issue's example: dropout rate, padding same -> 1, train and augment."""
+    old = lecture_dict()
+    new = copy.deepcopy(old)
+    new["layers"].insert(5, {"name": "drop", "type": "dropout", "rate": 0.5})
+    mid = copy.deepcopy(new)
+    new["layers"][5]["rate"] = 0.3
+    d = diff_reports(analysed(mid), analysed(new), archspec.from_dict(mid), archspec.from_dict(new))
+    assert not d.is_empty and not d.changed and not d.totals
+    assert [(c.group, c.path, c.old, c.new) for c in d.spec] == [
+        ("layers", "layers[drop].rate", "0.5", "0.3")
+    ]
+    text = d.to_text()
+    assert "layers[drop].rate: 0.5 -> 0.3" in text and "no differences" not in text
+
+
+def test_writing_a_default_is_no_difference() -> None:
+    old = lecture_dict()
+    new = copy.deepcopy(old)
+    new["layers"][0]["padding"] = "valid"
+    new["layers"][0]["strides"] = 1
+    a, b = archspec.from_dict(old), archspec.from_dict(new)
+    d = diff_reports(analysed(old), analysed(new), a, b)
+    assert d.is_empty, d.to_text()
+
+
+def test_command_json_and_exit_code(tmp_path: Path) -> None:
+    import json
+
+    old = lecture_dict()
+    new = copy.deepcopy(old)
+    new["name"] = "lecture_net_b"
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(yaml.safe_dump(old))
+    b.write_text(yaml.safe_dump(new))
+    same = CliRunner().invoke(diff_command, [str(a), str(a), "--exit-code"])
+    assert same.exit_code == 0 and "no differences" in same.output
+    result = CliRunner().invoke(diff_command, [str(a), str(b), "--format", "json", "--exit-code"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["identical"] is False
+    assert document["spec"] == [
+        {"group": "name", "path": "name", "old": "lecture_net", "new": "lecture_net_b"}
+    ]
