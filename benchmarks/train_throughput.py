@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from archspec.training_config import TrainConfig
+    from builders.callbacks import EpochTimer
     from builders.data import load_data, model_io
-    from builders.train import EpochTimer, make_loss, make_optimizer
+    from builders.optimizers import make_loss, make_optimizer
 
     config = spec.train or TrainConfig()
     batch_size = args.batch_size or config.batch_size

@@ -1,22 +1,21 @@
 """``archspec build``: a checked spec to a ``.keras`` file, or nothing at all.
 
-The file appears only complete: the model is saved beside the target under a temporary
-name and moved into place with ``os.replace``, so an interrupted or refused build never
-leaves a half-written or stale-looking model behind.
+The file appears only complete: it is written through ``builders.atomic`` (a temporary
+sibling renamed into place, free space checked first), so an interrupted or refused build
+never leaves a half-written or stale-looking model behind.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from archspec.cli import load_or_diagnose, parse_sizes, render
 from archspec.diagnostics import SpecError
+from builders.atomic import WriteError, atomic_path
+from builders.quiet import quiet_tensorflow
 
 
 @click.command("build")
@@ -42,6 +41,7 @@ from archspec.diagnostics import SpecError
 )
 def build(spec: str, output: str, input_: str | None, summary: bool, mixed_precision: bool) -> None:
     """Check SPEC, build it as a Keras model and save it. Exit 1 when the spec is invalid."""
+    quiet_tensorflow()
     target = Path(output)
     if target.suffix != ".keras":
         raise click.BadParameter(
@@ -74,21 +74,9 @@ def build(spec: str, output: str, input_: str | None, summary: bool, mixed_preci
 
 
 def _save_atomically(model: object, target: Path) -> None:
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=".keras", dir=target.parent.resolve()
-    )
-    os.close(handle)
+    size = 4 * model.count_params() + 2**20  # type: ignore[attr-defined]
     try:
-        model.save(temporary)  # type: ignore[attr-defined]
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary only
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+        with atomic_path(target, expected_size=size) as tmp:
+            model.save(tmp)  # type: ignore[attr-defined]
+    except WriteError as exc:
+        raise click.ClickException(exc.strerror or str(exc)) from None

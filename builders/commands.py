@@ -9,6 +9,7 @@ message and exit status 1, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,12 +17,14 @@ from typing import Any
 
 import click
 
+from .quiet import quiet_tensorflow
+
 STRATEGIES = ("auto", "mirrored", "multiworker")
 SPLITS = ("test", "validation", "train")
 
 
 @click.command()
-@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("spec", type=click.Path(path_type=Path))
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
@@ -50,6 +53,12 @@ SPLITS = ("test", "validation", "train")
     help="tf.distribute strategy; multiworker reads TF_CONFIG.",
 )
 @click.option("--input", "input_", metavar="H=..,W=..", help="Concrete sizes for free symbols.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace what --out holds (a finished run, an interrupted one, another spec's run).",
+)
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's own start-up logging.")
 def train(
     spec: Path,
     data: Path | None,
@@ -61,13 +70,24 @@ def train(
     jit: bool,
     strategy: str,
     input_: str | None,
+    overwrite: bool,
+    verbose: bool,
 ) -> None:
     """Train SPEC's model and write the run (models, metrics, history, curves, logs)."""
+    quiet_tensorflow(verbose)
     from archspec.cli import load_or_diagnose, parse_sizes, render
     from archspec.diagnostics import SpecError
     from archspec.training_config import TrainConfig
 
+    from .errors import TrainError
+    from .rundir import committed_epochs, open_run
+
+    if not spec.is_file():
+        what = "is a folder, not a spec file" if spec.is_dir() else "no such file"
+        raise click.ClickException(f"{spec}: {what}")
     sizes = parse_sizes(input_)
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite contradict each other; choose one")
     loaded, found = load_or_diagnose(spec)
     if loaded is None:
         render(found, "text", sys.stderr)
@@ -76,37 +96,31 @@ def train(
     base = loaded.train.model_dump() if loaded.train is not None else {}
     config = TrainConfig.model_validate({**base, **overrides})
     out_dir = _run_dir(out, loaded.name, resume)
-
-    from archspec.api import analyze
-    from archspec.render import to_text
-
-    from .data import DataError
-    from .model import BuildError, build
-    from .train import TrainError, train_model
-
-    def factory() -> Any:
-        return build(loaded, sizes, mixed_precision=mixed_precision).model
-
+    spec_text = spec.read_text()
     try:
-        report_text = to_text(analyze(loaded, sizes))
-        click.echo(f"Training {loaded.name} into {out_dir}", err=True)
-        result = train_model(
-            factory,
-            config,
-            data,
+        run = open_run(
             out_dir,
+            spec_text=spec_text,
+            spec_name=loaded.name,
             resume=resume,
-            mixed_precision=mixed_precision,
-            jit=jit,
-            strategy=strategy,  # type: ignore[arg-type]
-            spec_text=spec.read_text(),
-            report_text=report_text,
+            overwrite=overwrite,
+            lock=_is_chief(strategy),
         )
+    except TrainError as exc:
+        raise click.ClickException(str(exc)) from None
+    done = committed_epochs(out_dir) if resume else None
+    if done is not None:
+        click.echo(
+            f"Resuming {loaded.name} from epoch {done + 1} of {config.epochs} in {out_dir}",
+            err=True,
+        )
+    else:
+        click.echo(f"Training {loaded.name} into {out_dir}", err=True)
+    try:
+        result = _fit(run, loaded, sizes, config, data, resume, mixed_precision, jit, strategy)
     except SpecError as exc:
         render(exc.diagnostics, "text", sys.stderr)
         raise click.ClickException(f"{spec}: the spec is invalid; nothing was trained") from None
-    except (BuildError, DataError, TrainError) as exc:
-        raise click.ClickException(str(exc)) from None
     m = result.metrics
     click.echo(
         f"{loaded.name}: test accuracy {_percent(m.test_accuracy)}, validation accuracy "
@@ -114,6 +128,64 @@ def train(
         f"({m.images_per_second:,.0f} images/s)"
     )
     click.echo(f"Wrote {out_dir}")
+
+
+def _fit(
+    run: Any,
+    spec: Any,
+    sizes: dict[str, int],
+    config: Any,
+    data: Path | None,
+    resume: bool,
+    mixed_precision: bool,
+    jit: bool,
+    strategy: str,
+) -> Any:
+    """Import TensorFlow, build and train; every expected failure becomes one line."""
+    try:
+        from archspec.render import to_text
+
+        from .data import DataError
+        from .errors import TrainError
+        from .model import BuildError, build
+        from .train import train_model
+    except BaseException:
+        run.abandon()
+        raise
+    built: list[Any] = []
+
+    def factory() -> Any:
+        built.append(build(spec, sizes, mixed_precision=mixed_precision))
+        return built[-1].model
+
+    try:
+        return train_model(
+            factory,
+            config,
+            data,
+            run,
+            resume=resume,
+            mixed_precision=mixed_precision,
+            jit=jit,
+            strategy=strategy,  # type: ignore[arg-type]
+            report_text=lambda: to_text(built[-1].report),
+        )
+    except (BuildError, DataError, TrainError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _is_chief(strategy: str) -> bool:
+    """Whether this process writes the run (TF_CONFIG read as tf.distribute reads it)."""
+    if strategy != "multiworker":
+        return True
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+        task, cluster = config.get("task", {}), config.get("cluster", {})
+        kind, index = task.get("type"), int(task.get("index", 0))
+    except (ValueError, TypeError, AttributeError):
+        return True  # make_strategy reports a malformed TF_CONFIG
+    first_worker = kind == "worker" and index == 0 and "chief" not in cluster
+    return kind == "chief" or first_worker or not kind
 
 
 @click.command()
@@ -132,12 +204,14 @@ def train(
     help="Which split of the data to evaluate on.",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
-def evaluate(model: Path, data: Path | None, split: str, batch_size: int) -> None:
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's own start-up logging.")
+def evaluate(model: Path, data: Path | None, split: str, batch_size: int, verbose: bool) -> None:
     """Evaluate a saved MODEL (.keras) on a data set and print loss and accuracy.
 
     The split is made as in training, with the seed and fractions recorded in the run's
     metrics.json beside MODEL when there is one, so the test split is the one held out.
     """
+    quiet_tensorflow(verbose)
     from .data import DataError, load_data, model_io
 
     run = _run_metrics(model)
@@ -181,11 +255,13 @@ def evaluate(model: Path, data: Path | None, split: str, batch_size: int) -> Non
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def predict(model: Path, images: tuple[Path, ...], as_json: bool) -> None:
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's own start-up logging.")
+def predict(model: Path, images: tuple[Path, ...], as_json: bool, verbose: bool) -> None:
     """Classify IMAGES (files or folders) with a saved MODEL: class and probability per file.
 
     Class names come from the run's metrics.json beside MODEL when there is one.
     """
+    quiet_tensorflow(verbose)
     from .data import IMAGE_SUFFIXES, DataError, load_image_files, model_io
 
     files: list[Path] = []
@@ -251,7 +327,7 @@ def _run_dir(out: Path | None, name: str, resume: bool) -> Path:
 def _load_model(path: Path) -> Any:
     import keras
 
-    import builders  # noqa: F401  (registers the custom layers for safe loading)
+    import builders.custom  # noqa: F401  (registers the custom layers for safe loading)
 
     try:
         return keras.saving.load_model(path, safe_mode=True)

@@ -131,7 +131,7 @@ def test_a_run_leaves_every_output(run):
 def test_metrics_json_validates_against_its_schema(run):
     import jsonschema
 
-    from builders.train import TrainMetrics
+    from builders.metrics import TrainMetrics
 
     metrics = json.loads((run.out_dir / "metrics.json").read_text())
     schema = json.loads((run.out_dir / "metrics.schema.json").read_text())
@@ -310,8 +310,7 @@ def assert_run_is_whole(out: Path, build) -> None:
     if (out / "history.csv").exists():
         rows = history_rows(out / "history.csv")
         assert all(None not in row.values() and "" not in row.values() for row in rows), rows
-    weights = out / "backup" / "latest.weights.h5"
-    if weights.exists():
+    for weights in final((out / "backup").glob("*.weights.h5")):
         build().load_weights(weights)
 
 
@@ -485,7 +484,8 @@ def test_multiworker_strategy_trains_two_workers_in_lock_step(tmp_path):
 
 @pytest.mark.keras
 def test_mixed_precision_needs_a_float32_output_and_restores_the_policy(tmp_path):
-    from builders.train import TrainError, output_layer_dtype, train_model
+    from builders.strategies import output_layer_dtype
+    from builders.train import TrainError, train_model
 
     assert output_layer_dtype() is None
     config = TrainConfig(epochs=1, batch_size=256)
@@ -514,7 +514,8 @@ def test_a_built_model_cannot_be_distributed(tmp_path):
 
 @pytest.mark.keras
 def test_multiworker_without_tf_config_is_refused(tmp_path, monkeypatch):
-    from builders.train import TrainError, make_strategy
+    from builders.strategies import make_strategy
+    from builders.train import TrainError
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(TrainError, match="TF_CONFIG"):
@@ -541,7 +542,7 @@ def test_multiworker_without_tf_config_is_refused(tmp_path, monkeypatch):
     ids=["sgd-cosine", "rmsprop-step", "adamw-piecewise"],
 )
 def test_each_optimizer_and_schedule_becomes_keras(section):
-    from builders.train import make_optimizer
+    from builders.optimizers import make_optimizer
 
     config = TrainConfig.model_validate({"epochs": 4, **section})
     optimizer = make_optimizer(config, steps_per_epoch=10)
@@ -632,5 +633,10 @@ def test_train_command_writes_a_run_with_overrides(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["batch_size"] == 256
     assert (out / "spec.yaml").read_text() == TINY_SPEC and (out / "report.txt").read_text()
-    bad = CliRunner().invoke(train, [str(spec), "--out", str(out), "--data", str(tmp_path)])
+    fresh = tmp_path / "runs" / "fresh"
+    bad = CliRunner().invoke(train, [str(spec), "--out", str(fresh), "--data", str(tmp_path)])
     assert bad.exit_code == 1 and "class subfolders" in bad.output
+    assert not (tmp_path / "runs").exists()  # a failed start leaves no folder behind
+    again = CliRunner().invoke(train, [str(spec), "--out", str(out)])
+    assert again.exit_code == 1 and "holds a finished run of 'tiny'" in again.output
+    assert "--overwrite" in again.output and (out / "metrics.json").exists()
