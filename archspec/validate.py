@@ -81,6 +81,37 @@ def _fields_of(model: type[BaseModel], data: Any, path: SpecPath) -> list[str]:
     return []
 
 
+KERAS_ARGUMENTS = {
+    "kernel_size": "kernel",
+    "pool_size": "pool",
+    "target_shape": "shape",
+    "dilation_rate": "dilation",
+}
+"""Keras argument names that archspec spells differently; string similarity misses most."""
+
+KERAS_CLASSES = {
+    "BatchNormalization": "batch_norm",
+    "LayerNormalization": "layer_norm",
+    "LeakyReLU": "leaky_relu",
+    "ReLU": "relu",
+    "PReLU": "prelu",
+    "ELU": "elu",
+    "InputLayer": None,
+}
+
+
+def keras_kind(name: str) -> str | None:
+    """The kind a Keras class name means: ``GlobalAveragePooling2D`` -> ``global_avg_pool2d``."""
+    from .layers import LAYER_KINDS
+
+    if name in KERAS_CLASSES:
+        return KERAS_CLASSES[name]
+    text = name.replace("Average", "Avg").replace("Pooling", "Pool").replace("UpSampling", "Up")
+    text = re.sub(r"(\d)D", r"\1d", text).replace("Up", "Upsampling")
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).lower()
+    return snake if snake in LAYER_KINDS else None
+
+
 def diagnostics_from(exc: ValidationError, data: Any, model: type[BaseModel]) -> list[Diagnostic]:
     out = []
     seen: set[tuple[SpecPath, str]] = set()
@@ -119,7 +150,9 @@ def _describe(
     value = err.get("input")
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
-        guess = did_you_mean(key, _fields_of(model, data, path))
+        known = _fields_of(model, data, path)
+        guess = KERAS_ARGUMENTS.get(key) if KERAS_ARGUMENTS.get(key) in known else None
+        guess = guess or did_you_mean(key, known)
         return (
             f"unknown key {key!r}",
             f"did you mean {guess!r}?"
@@ -132,7 +165,7 @@ def _describe(
 
         tag = ctx.get("tag", value)
         expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
-        guess = did_you_mean(str(tag), expected or list(LAYER_KINDS))
+        guess = keras_kind(str(tag)) or did_you_mean(str(tag), expected or list(LAYER_KINDS))
         return (
             f"unknown type {tag!r}",
             f"did you mean {guess!r}?" if guess else f"known types: {', '.join(expected)}",

@@ -234,3 +234,32 @@ def test_a_bad_limit_is_a_usage_error(item: str) -> None:
     result = CliRunner().invoke(cli, ["check", "--limit", item, spec])
     assert result.exit_code == 2
     assert "max_nodes" in result.output  # the valid names are listed
+
+
+@pytest.mark.parametrize(
+    ("row", "hint"),
+    [
+        ("{name: g, type: GlobalAveragePooling2D}", "did you mean 'global_avg_pool2d'?"),
+        ("{name: b, type: BatchNormalization}", "did you mean 'batch_norm'?"),
+        ("{name: p, type: MaxPooling2D, pool: 2}", "did you mean 'max_pool2d'?"),
+        ("{name: c, type: conv2d, filters: 4, kernel_size: 3}", "did you mean 'kernel'?"),
+        ("{name: r, type: reshape, target_shape: [2, 2]}", "did you mean 'shape'?"),
+        ("{name: p, type: max_pool2d, pool_size: 2}", "did you mean 'pool'?"),
+    ],
+)
+def test_keras_names_get_a_did_you_mean(tmp_path: Path, row: str, hint: str) -> None:
+    code, diags = check(tmp_path, f"  - {row}\n")
+    assert code == 1
+    assert hint in [d["hint"] for d in diags], diags
+
+
+def test_independent_schema_mistakes_come_in_one_run(tmp_path: Path) -> None:
+    body = """\
+      - {name: c1, type: conv2d, filters: 8, kernel_size: 3}
+      - {name: g, type: GlobalAveragePooling2D}
+      - {name: r, type: reshape, target_shape: [4, 2]}
+      - {name: d, type: dense, units: 10, activation: relu7}
+    """
+    code, diags = check(tmp_path, body)
+    assert code == 1
+    assert [d["line"] for d in diags] == [5, 6, 7, 8]
