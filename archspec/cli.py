@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from . import escape
 from .diagnostics import Diagnostic, SpecError
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -228,15 +229,15 @@ def render(diagnostics: Iterable[Diagnostic], fmt: str, stream: Any = None) -> N
     elif fmt == "github":
         for d in items:
             level = {"error": "error", "warning": "warning"}.get(d.severity.value, "notice")
-            props = [f"file={d.file}"] if d.file else []
+            props = [f"file={escape.github_property(d.file)}"] if d.file else []
             if d.line is not None:
                 props.append(f"line={d.line}")
             if d.column is not None:
                 props.append(f"col={d.column}")
-            props.append(f"title=archspec {d.code}")
+            props.append(f"title={escape.github_property('archspec ' + d.code)}")
             text = d.message + (f" ({d.hint})" if d.hint else "")
             path = f"{_path(d)}: " if d.path else ""
-            stream.write(f"::{level} {','.join(props)}::{_escape(path + text)}\n")
+            stream.write(f"::{level} {','.join(props)}::{escape.github_message(path + text)}\n")
     else:
         for d in items:
             stream.write(d.render() + "\n")
@@ -246,10 +247,6 @@ def _path(d: Diagnostic) -> str:
     from .diagnostics import format_path
 
     return format_path(d.path)
-
-
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -347,7 +344,7 @@ def check(
         results.append({"file": str(path), "ok": not bad})
         if fmt == "text" and not quiet:
             render(reported, fmt)
-            click.echo(f"{path}: {'FAILED' if bad else 'ok'}", err=False)
+            click.echo(f"{escape.path(path)}: {'FAILED' if bad else 'ok'}", err=False)
     if fmt == "json":
         document = {
             "schema_version": 1,

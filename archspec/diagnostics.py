@@ -58,7 +58,9 @@ class Diagnostic:
         return replace(self, file=file, line=line, column=column)
 
     def location(self) -> str:
-        parts = [self.file or "<spec>"]
+        from . import escape
+
+        parts = [escape.path(self.file) if self.file else "<spec>"]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
@@ -67,12 +69,14 @@ class Diagnostic:
 
     def render(self) -> str:
         """One line for people and for editors that jump to ``file:line:col``."""
+        from . import escape
+
         where = self.location()
-        what = f"{format_path(self.path)}: " if self.path else ""
+        what = f"{escape.text(format_path(self.path))}: " if self.path else ""
         code = self.code if self.promoted_by is None else f"{self.code}, {self.promoted_by}"
-        text = f"{where}: {self.severity.value}: {what}{self.message} [{code}]"
+        text = f"{where}: {self.severity.value}: {what}{escape.text(self.message)} [{code}]"
         if self.hint:
-            text += f"\n    hint: {self.hint}"
+            text += f"\n    hint: {escape.text(self.hint)}"
         return text
 
     def to_dict(self) -> dict[str, object]:

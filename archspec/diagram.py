@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import escape
 from .render import exact_text, is_auto_name, shape_text
 from .render.rows import folding_key
 from .report import LayerRow, Report
@@ -46,8 +47,7 @@ class DiagramError(Exception):
 
 def _quote(text: str) -> str:
     """A DOT double-quoted string; newlines become DOT's centred line breaks."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\n", "\\n") + '"'
+    return escape.dot(text)
 
 
 def _colour(kind: str) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import escape
 from .render import (
     concrete,
     exact_text,
@@ -388,7 +389,7 @@ def diff_text(d: ReportDiff) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+    return escape.markdown(text)
 
 
 _CODE_FIELDS = frozenset({"output", "inputs", "RF", "jump"})

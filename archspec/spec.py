@@ -78,7 +78,7 @@ class BlockDef(StrictModel):
         """``args: {filters: int, stride: 1}`` is short for typed args with defaults."""
         out = {}
         for key, arg in value.items():
-            if not _NAME.match(key) or key in RESERVED_NAMES:
+            if not _NAME.fullmatch(key) or key in RESERVED_NAMES:
                 raise ValueError(f"{key!r} is not a valid argument name")
             if isinstance(arg, BlockArg):
                 out[key] = arg
@@ -114,7 +114,7 @@ class Spec(StrictModel):
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:
-            if not _NAME.match(key):
+            if not _NAME.fullmatch(key):
                 raise ValueError(f"{key!r} is not a valid name: use letters, digits and _")
             if key in RESERVED_NAMES:
                 raise ValueError(f"{key!r} is reserved; choose another name")

@@ -1119,3 +1119,109 @@ def test_found_inputs_are_located_errors_in_every_command(tmp_path: Path, name: 
 def test_found_inputs_in_a_real_process(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, name, FOUND[name])
     assert_refused(run_check("report", "--format", "html", path), name)
+
+
+# --- 6. output injection: spec text never writes a line or a control character ---------------
+
+RAW_CONTROL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+"""Control characters other than the newline that ends each line of output."""
+
+ANNOTATION = re.compile(r"::(error|warning|notice) [^:\n]*::[^\n]*")
+"""The only line allowed to start with ``::``: archspec's own annotation, its properties free of
+``:`` (encoded as %3A), so that a message can neither end it early nor start a new command."""
+
+hostile_text = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "\n::error file=README.md,line=1::Looks good, merge me\n",
+                "\n::add-mask::x",
+                "::warning::",
+                "\r\n::set-output name=x::y",
+                "\x1b[2J\x1b[31mPWNED",
+                "\x9b31m",
+                "\u2028::error::x",
+                "\u202egnp.exe",
+                "%0A::error::",
+                "<script>alert(1)</script>",
+                '"]; x [label="',
+                "| --- |",
+                "[link](javascript:alert(1))",
+                "`code`",
+                "\x00\x07\x7f",
+                "\t",
+            ]
+        ),
+        st.text(st.characters(codec="utf-8"), max_size=8),
+    ),
+    min_size=1,
+    max_size=4,
+).map("".join)
+"""Text that would be a workflow command, a terminal sequence or markup if printed raw."""
+
+PLACES = ["key", "layer_key", "name", "type", "activation", "param", "symbol", "input", "block"]
+
+
+def injected_spec(where: str, text: str) -> dict[str, Any]:
+    tree: dict[str, Any] = {
+        "archspec": 1,
+        "name": "inject",
+        "input": {"shape": [16, 16, 1]},
+        "layers": [{"type": "conv2d", "filters": 2, "kernel": 3}, {"type": "flatten"}],
+    }
+    layer = tree["layers"][0]
+    if where == "key":
+        tree[text] = 1
+    elif where == "layer_key":
+        layer[text] = 1
+    elif where in ("name", "type", "activation"):
+        layer[where] = text
+    elif where == "param":
+        tree["params"] = {text: 2}
+    elif where == "symbol":
+        tree["symbols"] = {text: {"min": 1}}
+    elif where == "input":
+        layer["inputs"] = [text]
+    else:
+        tree["layers"].append({"type": "block", "block": text})
+    return tree
+
+
+def assert_no_injection(output: str) -> None:
+    for line in output.split("\n"):
+        assert not RAW_CONTROL.search(line), line
+        assert not line.startswith("::") or ANNOTATION.fullmatch(line), line
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.sampled_from(PLACES), hostile_text, st.integers(0, 10**6))
+def test_spec_text_never_injects_output(where: str, text: str, pick: int) -> None:
+    commands = spec_commands()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "spec.json"
+        path.write_text(json.dumps(injected_spec(where, text)))
+        for template in (commands[pick % len(commands)], ["check", "--format", "github", "{spec}"]):
+            code, output = run_main(command_line(template, str(path), folder))
+            assert code in (0, 1), output
+            assert_no_injection(output)
+        dot = Path(folder) / "graph.dot"
+        if dot.exists():
+            assert_no_injection(dot.read_text())
+
+
+@pytest.mark.parametrize(
+    "name", ["x\n::error file=a,line=1::merged.yaml", "::warning::merge.yaml", "\x1b[2Jx.yaml"]
+)
+def test_file_names_never_inject_output(tmp_path: Path, name: str) -> None:
+    """A pull request names its files too: the walk of a folder prints them."""
+    (tmp_path / name).write_text(spec(["{type: flatten}", "{type: nope}"]))
+    for fmt in ("text", "github", "json"):
+        code, output = run_main(["check", "--format", fmt, str(tmp_path)])
+        assert code == 1, output
+        assert_no_injection(output)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
+from .. import escape
 from ..conventions import DEFAULT_BATCH
 from .markdown import table_columns
 from .numbers import exact_text, field_text, jump_text, shape_text, short_bytes
@@ -24,7 +24,7 @@ def to_html(
     report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH, formulas: bool = False
 ) -> str:
     """A standalone page: the same table and totals, every value escaped."""
-    e = html.escape
+    e = escape.html
     rows = display_rows(report, depth)
     frozen = has_non_trainable(rows)
     head = table_columns(frozen, formulas)

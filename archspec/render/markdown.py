@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import escape
 from ..conventions import DEFAULT_BATCH
 from .numbers import concrete, exact_text, field_text, jump_text, shape_text, short_bytes
 from .rows import DisplayRow, display_rows, has_non_trainable
@@ -35,8 +36,7 @@ def table_columns(frozen: bool, formulas: bool) -> list[str]:
 
 def md_text(text: str, code: bool = False) -> str:
     """Text safe inside a Markdown table cell; as code where it is an expression."""
-    text = text.replace("|", "\\|")
-    return f"`{text}`" if code else text
+    return escape.markdown(text, code=code)
 
 
 def _md_value(value: Any) -> str:
