@@ -640,3 +640,85 @@ def test_train_command_writes_a_run_with_overrides(tmp_path):
     again = CliRunner().invoke(train, [str(spec), "--out", str(out)])
     assert again.exit_code == 1 and "holds a finished run of 'tiny'" in again.output
     assert "--overwrite" in again.output and (out / "metrics.json").exists()
+
+
+BOUNDARY = """
+import os, sys
+import keras
+from archspec.training_config import TrainConfig
+from builders.train import train_model
+
+CONFIG = TrainConfig(epochs=2, batch_size=256, optimizer={"type": "adam", "learning_rate": 0.01})
+
+
+def build():
+    return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                             keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+
+
+if __name__ == "__main__":
+    out, kill_at, mode, log = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    real, calls = os.replace, [0]
+
+    def replace(src, dst, *args, **kwargs):  # every file of a run is published by a rename
+        calls[0] += 1
+        with open(log, "a") as f:
+            f.write(os.path.basename(str(dst)) + "\\n")
+        if calls[0] == kill_at and mode == "during":  # cut the file short, die before renaming
+            os.truncate(src, os.path.getsize(src) // 2)
+            os._exit(17)
+        real(src, dst, *args, **kwargs)
+        if calls[0] == kill_at and mode == "after":
+            os._exit(17)
+
+    os.replace = replace
+    train_model(build, CONFIG, None, out, resume=os.path.isdir(os.path.join(out, "backup")),
+                verbose=0)
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_a_kill_at_every_write_boundary_loses_no_epoch(tmp_path):
+    """Kill right after each rename of a run (and in the middle of each model save), resume,
+    and find every epoch in history.csv exactly once, agreeing with metrics.json."""
+    from builders.train import train_model
+
+    driver = tmp_path / "boundary.py"
+    driver.write_text(BOUNDARY)
+    spec = importlib.util.spec_from_file_location("boundary", driver)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def launch(out: Path, kill_at: int, mode: str, log: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(driver), str(out), str(kill_at), mode, str(log)],
+            env=python_env(),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    reference = launch(tmp_path / "reference", 0, "none", tmp_path / "writes.log")
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    writes = (tmp_path / "writes.log").read_text().split()
+    assert {"history.csv", "model.keras", "state.json", "metrics.json"} <= set(writes)
+    # Every boundary of the first epoch and of the end of the run; the second epoch's
+    # boundaries are the same writes again. Mid-write kills where the models are saved.
+    first_commit = writes.index("state.json") + 1
+    points = [(k, "after") for k in range(1, first_commit + 1)]
+    points += [(k, "after") for k in range(len(writes) - 2, len(writes) + 1)]
+    points += [(writes.index("model.keras") + 1, "during")]
+    points += [(writes.index("state.json"), "during")]  # the backup's weights
+    for kill_at, mode in points:
+        out = tmp_path / f"run-{kill_at}-{mode}"
+        killed = launch(out, kill_at, mode, tmp_path / "ignored.log")
+        assert killed.returncode == 17, (kill_at, mode, killed.stderr[-2000:])
+        assert_run_is_whole(out, module.build)
+        if not (out / "metrics.json").exists():
+            resume = (out / "backup" / "state.json").exists()
+            train_model(module.build, module.CONFIG, None, out, resume=resume, verbose=0)
+        epochs = [int(r["epoch"]) for r in history_rows(out / "history.csv")]
+        assert epochs == [1, 2], (kill_at, mode, writes[kill_at - 1], epochs)
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["epochs"] == len(epochs) == module.CONFIG.epochs, (kill_at, mode)
