@@ -34,7 +34,7 @@ __all__ = [
 TEMPORARY_PREFIXES = (".tmp-", ".partial-")
 """Names of files being written; a resumed run removes those a killed process left."""
 
-SPACE_MARGIN = 16 * 2**20
+SPACE_MARGIN = 2**20
 """Bytes kept free beyond a write's estimate (metadata, logs written alongside)."""
 
 
@@ -53,14 +53,14 @@ def describe_os_error(path: Path, exc: OSError) -> str:
     return f"{path}: cannot write ({exc.strerror or exc})"
 
 
-def ensure_free_space(folder: Path, needed: int) -> None:
-    """Refuse a write of about ``needed`` bytes into ``folder`` when the disk lacks room."""
-    free = _free_bytes(folder)
+def ensure_free_space(target: Path, needed: int) -> None:
+    """Refuse writing about ``needed`` bytes to the file ``target`` when its disk lacks room."""
+    free = _free_bytes(Path(target).parent)
     if free is not None and free < needed + SPACE_MARGIN:
         raise WriteError(
             errno.ENOSPC,
-            f"{folder}: no space left for about {_mb(needed)} ({_mb(free)} free); free some "
-            "space or choose another --out",
+            f"{target}: no space left on the device for about {_mb(needed)} ({_mb(free)} "
+            "free); free some space or choose another --out",
         )
 
 
@@ -77,7 +77,7 @@ def atomic_path(path: Path, *, expected_size: int = 0) -> Iterator[Path]:
     tmp = path.with_name(f"{TEMPORARY_PREFIXES[0]}{os.getpid()}-{path.name}")
     try:
         if expected_size:
-            ensure_free_space(path.parent, expected_size)
+            ensure_free_space(path, expected_size)
         yield tmp
         fsync_file(tmp)
         os.replace(tmp, path)

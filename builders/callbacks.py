@@ -74,7 +74,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def _save_model(self, epoch: int, batch: int | None, logs: dict | None) -> None:
         tmp = Path(self.filepath)
-        ensure_free_space(tmp.parent, saved_size(self.model))
+        ensure_free_space(self._final_path, saved_size(self.model))
         try:
             tmp.unlink(missing_ok=True)
             super()._save_model(epoch, batch, logs)

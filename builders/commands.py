@@ -58,6 +58,9 @@ SPLITS = ("test", "validation", "train")
     is_flag=True,
     help="Replace what --out holds (a finished run, an interrupted one, another spec's run).",
 )
+@click.option(
+    "--skip-bad-images", is_flag=True, help="Leave corrupt files of an image folder out, warning."
+)
 @click.option("--verbose", is_flag=True, help="Show TensorFlow's own start-up logging.")
 def train(
     spec: Path,
@@ -71,6 +74,7 @@ def train(
     strategy: str,
     input_: str | None,
     overwrite: bool,
+    skip_bad_images: bool,
     verbose: bool,
 ) -> None:
     """Train SPEC's model and write the run (models, metrics, history, curves, logs)."""
@@ -117,7 +121,10 @@ def train(
     else:
         click.echo(f"Training {loaded.name} into {out_dir}", err=True)
     try:
-        result = _fit(run, loaded, sizes, config, data, resume, mixed_precision, jit, strategy)
+        result = _fit(
+            *(run, loaded, sizes, config, data, resume),
+            *(mixed_precision, jit, strategy, skip_bad_images),
+        )
     except SpecError as exc:
         render(exc.diagnostics, "text", sys.stderr)
         raise click.ClickException(f"{spec}: the spec is invalid; nothing was trained") from None
@@ -140,6 +147,7 @@ def _fit(
     mixed_precision: bool,
     jit: bool,
     strategy: str,
+    skip_bad_images: bool,
 ) -> Any:
     """Import TensorFlow, build and train; every expected failure becomes one line."""
     try:
@@ -169,6 +177,7 @@ def _fit(
             jit=jit,
             strategy=strategy,  # type: ignore[arg-type]
             report_text=lambda: to_text(built[-1].report),
+            skip_bad_images=skip_bad_images,
         )
     except (BuildError, DataError, TrainError) as exc:
         raise click.ClickException(str(exc)) from None

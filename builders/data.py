@@ -12,6 +12,9 @@ lazily by tf.data and cached once per split.
 
 from __future__ import annotations
 
+import warnings
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,13 +120,16 @@ def load_data(
     seed: int = 0,
     validation_split: float = 0.1,
     test_split: float = 0.2,
+    skip_bad_images: bool = False,
 ) -> DataSplits:
     """Load ``source`` (None for the built-in digits) as splits fitted to ``image_shape``.
 
     ``num_classes`` is the model's number of output units: a data set with a different
     number of classes, or labels outside ``0..num_classes-1``, is refused here rather
     than failing obscurely inside the loss. ``test_split`` is ignored when the data
-    brings its own test set (``x_test`` in an ``.npz``).
+    brings its own test set (``x_test`` in an ``.npz``). Every file of an image folder is
+    checked before training, so a corrupt one is named now rather than failing an epoch
+    halfway; ``skip_bad_images`` leaves such files out with a warning instead.
 
     Raises:
         DataError: the source is missing, empty or malformed, or disagrees with the model.
@@ -133,7 +139,7 @@ def load_data(
         raise DataError(
             f"Images need 1, 3 or 4 channels. Received: model input (H, W, C)=({h}, {w}, {c})"
         )
-    builder = _Builder((h, w, c), batch_size, seed, validation_split, test_split)
+    builder = _Builder((h, w, c), batch_size, seed, validation_split, test_split, skip_bad_images)
     if source is None:
         return builder.digits(num_classes)
     path = Path(source)
@@ -174,6 +180,7 @@ class _Builder:
     seed: int
     validation_split: float
     test_split: float
+    skip_bad_images: bool = False
 
     def digits(self, num_classes: int | None) -> DataSplits:
         from sklearn.datasets import load_digits
@@ -190,10 +197,12 @@ class _Builder:
 
     def npz(self, path: Path, num_classes: int | None) -> DataSplits:
         try:
-            with np.load(path, allow_pickle=False) as archive:
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+            raise DataError(
+                f"{path}: not a readable .npz archive, corrupt or truncated ({exc})"
+            ) from None
         missing = [key for key in ("x_train", "y_train") if key not in arrays]
         if missing:
             raise DataError(
@@ -232,45 +241,41 @@ class _Builder:
         self._check_class_count(
             f"{path} ({len(class_dirs)} class subfolders)", len(class_dirs), num_classes
         )
-        h, w, c = self.image_shape
-        try:
-            ds = tf.keras.utils.image_dataset_from_directory(
-                path,
-                labels="inferred",
-                label_mode="int",
-                class_names=class_dirs,
-                color_mode={1: "grayscale", 3: "rgb", 4: "rgba"}[c],
-                batch_size=None,
-                image_size=(h, w),
-                shuffle=False,
-                verbose=False,
-            )
-        except ValueError as exc:
+        files: list[str] = []
+        labels_list: list[int] = []
+        for index, name in enumerate(class_dirs):
+            for file in sorted((path / name).rglob("*")):
+                image = file.suffix.lower() in IMAGE_SUFFIXES and file.is_file()
+                if image and _readable_image(file, self.skip_bad_images):
+                    files.append(str(file))
+                    labels_list.append(index)
+        if not files:
             raise DataError(
-                f"{path}: no images in its class subfolders ({exc}); expected files ending "
+                f"{path}: no images in its class subfolders; expected files ending "
                 f"in {', '.join(IMAGE_SUFFIXES)}"
-            ) from None
-        labels = np.array(
-            [class_dirs.index(Path(f).relative_to(path).parts[0]) for f in ds.file_paths],
-            dtype=np.int32,
-        )
-        ds = ds.map(
-            lambda x, y: (x / 255.0, tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE
-        )
+            )
+        labels = np.array(labels_list, dtype=np.int32)
         train, val, test = stratified_split(
             labels, self.validation_split, self.test_split, self.seed
         )
-        split_of = np.zeros(len(labels), dtype=np.int32)
-        split_of[val], split_of[test] = 1, 2
-        split_table = tf.constant(split_of)
+        h, w, c = self.image_shape
 
-        def subset(k: int) -> tf.data.Dataset:
-            return ds.enumerate().filter(lambda i, xy: split_table[i] == k).map(lambda i, xy: xy)
+        def decode(file: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            # The decode and bilinear resize of keras.utils.image_dataset_from_directory.
+            image = tf.io.decode_image(tf.io.read_file(file), channels=c, expand_animations=False)
+            image = tf.image.resize(image, (h, w))
+            image.set_shape((h, w, c))
+            return image / 255.0, label
+
+        def subset(indices: np.ndarray) -> tf.data.Dataset:
+            chosen = (np.array(files)[indices], labels[indices])
+            ds = tf.data.Dataset.from_tensor_slices(chosen)
+            return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
 
         return self._splits(
-            (subset(0), len(train)),
-            (subset(1), len(val)),
-            (subset(2), len(test)),
+            (subset(train), len(train)),
+            (subset(val), len(val)),
+            (subset(test), len(test)),
             tuple(class_dirs),
             str(path),
         )
@@ -404,6 +409,12 @@ def _checked_pair(
         x = x.astype(np.float32) / 255.0
     else:
         x = x.astype(np.float32)
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        if bad:
+            raise DataError(
+                f"{path}: x_{part} holds {bad} non-finite values (NaN or infinity); "
+                "clean or drop those images"
+            )
         low, high = float(x.min()), float(x.max())
         if low < 0 or high > 1:
             raise DataError(
@@ -411,3 +422,21 @@ def _checked_pair(
                 f"Received: values from {low} to {high}"
             )
     return x, y.astype(np.int32)
+
+
+def _readable_image(path: Path, skip: bool) -> bool:
+    """Whether ``path`` decodes as an image; a corrupt file is an error unless skipped."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+        return True
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
+        if not skip:
+            raise DataError(
+                f"{path}: a corrupt or unreadable image ({exc}); remove it, or pass "
+                "--skip-bad-images to leave such files out"
+            ) from None
+        warnings.warn(f"{path}: skipped, not a readable image ({exc})", stacklevel=2)
+        return False

@@ -72,6 +72,7 @@ def train_model(
     report_text: str | Callable[[], str] | None = None,
     verbose: int | Literal["auto"] = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    skip_bad_images: bool = False,
 ) -> TrainResult:
     """Compile and fit ``model`` per ``config``, writing a complete run to ``out_dir``.
 
@@ -90,6 +91,8 @@ def train_model(
         verbose: Keras's progress bar (1), one line per epoch (2) or silence (0);
             "auto" picks 1 on a terminal and 2 otherwise, e.g. in CI logs.
         callbacks: extra Keras callbacks, run after the built-in ones.
+        skip_bad_images: leave corrupt files of an image folder out (with a warning)
+            instead of refusing the folder.
 
     Returns:
         The trained model, its metrics (also in ``metrics.json``) and the run folder.
@@ -129,7 +132,11 @@ def train_model(
         with dist.scope():
             net = factory()
             _check_output_dtype(net, mixed_precision)
-            splits = data if isinstance(data, DataSplits) else _load_for(net, config, data)
+            splits = (
+                data
+                if isinstance(data, DataSplits)
+                else _load_for(net, config, data, skip_bad_images)
+            )
             if config.loss == "categorical_crossentropy":
                 splits = _one_hot(splits)
             steps = -(-splits.num_train // splits.batch_size)
@@ -209,7 +216,9 @@ def _check_output_dtype(net: keras.Model, mixed_precision: bool) -> None:
         )
 
 
-def _load_for(net: keras.Model, config: TrainConfig, source: str | Path | None) -> DataSplits:
+def _load_for(
+    net: keras.Model, config: TrainConfig, source: str | Path | None, skip_bad_images: bool
+) -> DataSplits:
     image_shape, units = model_io(net)
     return load_data(
         source,
@@ -219,6 +228,7 @@ def _load_for(net: keras.Model, config: TrainConfig, source: str | Path | None) 
         seed=config.seed,
         validation_split=config.validation_split,
         test_split=config.test_split,
+        skip_bad_images=skip_bad_images,
     )
 
 

@@ -264,3 +264,37 @@ def test_image_files_load_like_the_folder_pipeline(tmp_path):
     (tmp_path / "c.png").write_text("garbage")
     with pytest.raises(DataError, match=r"c.png: cannot be read as an image"):
         load_image_files([tmp_path / "c.png"], (8, 8, 1))
+
+
+# --------------------------------------------------------------------------- damaged data
+
+
+def test_a_truncated_npz_is_one_clear_error(tmp_path):
+    whole = make_npz(tmp_path / "whole.npz")
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"cut.npz: not a readable .npz archive"):
+        load_data(cut, (6, 6, 1), num_classes=3)
+
+
+def test_non_finite_pixels_are_refused(tmp_path):
+    x = np.full((6, 6, 6), 0.5, dtype=np.float32)
+    x[2, 3, 3] = np.nan
+    x[4, 0, 0] = np.inf
+    np.savez(tmp_path / "nan.npz", x_train=x, y_train=np.arange(6) % 3)
+    with pytest.raises(DataError, match=r"nan.npz: x_train holds 2 non-finite values"):
+        load_data(tmp_path / "nan.npz", (6, 6, 1), num_classes=3)
+
+
+def test_a_corrupt_image_is_named_or_skipped_when_asked(tmp_path):
+    for cls in "ab":
+        for i in range(6):
+            write_png(tmp_path / cls / f"{i}.png")
+    broken = tmp_path / "b" / "9.png"
+    broken.write_bytes((tmp_path / "b" / "0.png").read_bytes()[:40])  # a cut-off PNG
+    with pytest.raises(DataError, match=r"b/9.png: a corrupt or unreadable image.*--skip-bad"):
+        load_data(tmp_path, (8, 8, 1), num_classes=2)
+    with pytest.warns(UserWarning, match=r"9.png: skipped"):
+        splits = load_data(tmp_path, (8, 8, 1), num_classes=2, skip_bad_images=True)
+    assert splits.num_train + splits.num_validation + splits.num_test == 12
+    assert sum(1 for _ in splits.train.unbatch()) == splits.num_train  # cardinality agrees

@@ -722,3 +722,113 @@ def test_a_kill_at_every_write_boundary_loses_no_epoch(tmp_path):
         assert epochs == [1, 2], (kill_at, mode, writes[kill_at - 1], epochs)
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["epochs"] == len(epochs) == module.CONFIG.epochs, (kill_at, mode)
+
+
+# --------------------------------------------------------------------------- failures, one line
+
+WIDE = "  - {name: wide, type: dense, units: 3000, activation: relu}\n"
+BIG_SPEC = TINY_SPEC.replace("  - {name: out,", WIDE + "  - {name: out,")
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A small tmpfs (6 MB) to fill or make read-only; skipped where none can be mounted."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def one_line_failure(result) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    return errors[0]
+
+
+@pytest.mark.keras
+def test_a_full_disk_is_one_line_and_leaves_no_folder(tmp_path, tmpfs):
+    from click.testing import CliRunner
+
+    from builders.commands import train
+
+    spec = tmp_path / "big.yaml"
+    spec.write_text(BIG_SPEC)
+    out = tmpfs / "run"
+    line = one_line_failure(CliRunner().invoke(train, [str(spec), "--out", str(out)]))
+    assert "model.keras" in line and "no space left" in line, line
+    assert not out.exists()
+
+
+@pytest.mark.keras
+def test_a_read_only_out_is_refused_before_training(tmp_path, tmpfs):
+    from click.testing import CliRunner
+
+    from builders.commands import train
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC)
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    line = one_line_failure(CliRunner().invoke(train, [str(spec), "--out", str(tmpfs / "r")]))
+    assert "cannot write here" in line and "choose a writable --out" in line, line
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("damage", ["truncated", "nan", "missing-spec"])
+def test_bad_input_to_train_is_one_line_and_leaves_no_folder(tmp_path, damage):
+    import numpy as np
+    from click.testing import CliRunner
+
+    from builders.commands import train
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC)
+    data = tmp_path / "d.npz"
+    x = np.random.default_rng(0).random((40, 8, 8)).astype("float32")
+    if damage == "nan":
+        x[3, 4, 4] = np.nan
+    np.savez(data, x_train=x, y_train=np.arange(40) % 10)
+    if damage == "truncated":
+        data.write_bytes(data.read_bytes()[:300])
+    args = [str(spec), "--data", str(data), "--out", str(tmp_path / "runs" / "x")]
+    if damage == "missing-spec":
+        args[0] = str(tmp_path / "missing.yaml")
+    line = one_line_failure(CliRunner().invoke(train, args))
+    expected = {
+        "truncated": "not a readable .npz archive",
+        "nan": "non-finite values",
+        "missing-spec": "missing.yaml: no such file",
+    }[damage]
+    assert expected in line, line
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.keras
+def test_a_locked_folder_is_refused_naming_the_holder(tmp_path):
+    from click.testing import CliRunner
+
+    from builders.commands import train
+    from builders.rundir import open_run
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC)
+    holder = open_run(tmp_path / "run", spec_text=TINY_SPEC, spec_name="tiny", resume=False)
+    try:
+        line = one_line_failure(
+            CliRunner().invoke(train, [str(spec), "--out", str(tmp_path / "run")])
+        )
+        assert "in use by a running training (pid" in line, line
+    finally:
+        holder.release()
+    other = tmp_path / "other.yaml"
+    other.write_text(TINY_SPEC.replace("name: tiny", "name: other"))
+    line = one_line_failure(CliRunner().invoke(train, [str(other), "--out", str(tmp_path / "run")]))
+    assert "holds a run of another spec ('tiny')" in line, line
