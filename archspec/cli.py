@@ -86,10 +86,23 @@ def parse_sizes(text: str | None) -> dict[str, int]:
     for item in text.split(","):
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()
-        if not sep or not key.isidentifier() or not value.lstrip("-").isdigit() or len(value) > 9:
+        digits = value.removeprefix("-")
+        if not sep or not key.isidentifier() or not (digits.isascii() and digits.isdigit()):
             raise click.BadParameter(
                 f"expected NAME=INTEGER pairs separated by commas, such as H=224,W=224; "
-                f"got {item!r}",
+                f"got {escape.text(repr(item))}",
+                param_hint="--input",
+            )
+        if len(digits) > 9:
+            raise click.BadParameter(
+                f"{escape.text(key)}={escape.text(value)} is too large; a size has at most 9 "
+                "digits",
+                param_hint="--input",
+            )
+        if key in sizes:
+            raise click.BadParameter(
+                f"{escape.text(key)} is given twice ({key}={sizes[key]} and {key}={value}); "
+                "give each size once",
                 param_hint="--input",
             )
         sizes[key] = int(value)
@@ -181,8 +194,8 @@ def spec_files(paths: Sequence[str], exclude: Sequence[str] = ()) -> FoundFiles:
     """
     found = FoundFiles()
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
+        path = existing_spec(raw)
+        if _is(path, "dir"):
             for folder, dirs, names in os.walk(path):
                 here = Path(folder)
                 keep = []
@@ -195,7 +208,7 @@ def spec_files(paths: Sequence[str], exclude: Sequence[str] = ()) -> FoundFiles:
                 dirs[:] = keep
                 for name in sorted(names):
                     file = here / name
-                    if file.suffix not in SPEC_SUFFIXES or not file.is_file():
+                    if file.suffix not in SPEC_SUFFIXES or not _is(file, "file"):
                         continue
                     if _excluded(file.relative_to(path), exclude):
                         found.excluded += 1
@@ -203,11 +216,48 @@ def spec_files(paths: Sequence[str], exclude: Sequence[str] = ()) -> FoundFiles:
                         found.specs.append(file)
                     else:
                         found.skipped.append(file)
-        elif path.exists():
-            found.specs.append(path)
         else:
-            raise click.BadParameter(f"{raw}: no such file or directory", param_hint="SPEC")
+            found.specs.append(path)
     return found
+
+
+def _is(path: Path, kind: str) -> bool:
+    """``is_dir``/``is_file`` that answer False where the path cannot be looked at: a name past
+    PATH_MAX raises ENAMETOOLONG, which ``pathlib`` passes on."""
+    try:
+        return path.is_dir() if kind == "dir" else path.is_file()
+    except OSError:
+        return False
+
+
+def existing_spec(raw: str) -> Path:
+    """The path of a spec argument; one that does not exist is a misused command (exit 2) in
+    every command, as a mistyped option is."""
+    path = Path(raw)
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long, a loop of links
+        raise click.BadParameter(
+            f"{escape.text(raw)}: {exc.strerror or exc}", param_hint="SPEC"
+        ) from None
+    if not exists:
+        raise click.BadParameter(
+            f"{escape.text(raw)}: no such file or directory", param_hint="SPEC"
+        )
+    return path
+
+
+def writable_output(raw: str, option: str = "--output") -> Path:
+    """An output file whose folder exists, checked before any work is done (exit 2 if not)."""
+    path = Path(raw)
+    if not _is(path.parent if str(path.parent) else Path("."), "dir"):
+        raise click.BadParameter(
+            f"{escape.text(raw)}: the folder {escape.text(str(path.parent))!r} does not exist",
+            param_hint=option,
+        )
+    if _is(path, "dir"):
+        raise click.BadParameter(f"{escape.text(raw)} is a folder", param_hint=option)
+    return path
 
 
 def load_or_diagnose(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[Diagnostic]]:
@@ -382,7 +432,7 @@ def sizes(spec: str, input_: str | None) -> None:
     """Print the exact set of input sizes the network accepts."""
     from .engine import analyze
 
-    loaded, found = load_or_diagnose(Path(spec))
+    loaded, found = load_or_diagnose(existing_spec(spec))
     if loaded is None:
         render(found, "text", sys.stderr)
         sys.exit(1)
@@ -417,7 +467,10 @@ def schema(output: str | None) -> None:
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output:
-        Path(output).write_text(text)
+        try:
+            writable_output(output).write_text(text)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {output}: {exc.strerror}", "--output") from None
     else:
         click.echo(text, nl=False)
 

@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,9 +92,14 @@ def load_file(path: str | os.PathLike[str], *, limits: Limits | None = None) -> 
     limits = limits or DEFAULT_LIMITS
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            # Never more than the limit allows, whatever the file claims (pipes, /dev/zero).
-            raw = handle.read(limits.max_bytes + 1)
+        raw = _read_bounded(path, limits.max_bytes + 1)
+    except TimeoutError:
+        _fail(
+            name,
+            "unreadable",
+            f"nothing more was written to this pipe within {PIPE_SECONDS:g} s",
+            hint="write the spec to a file, or feed the pipe",
+        )
     except FileNotFoundError:
         _fail(name, "file-not-found", "no such file", hint="check the path")
     except IsADirectoryError:
@@ -101,6 +107,51 @@ def load_file(path: str | os.PathLike[str], *, limits: Limits | None = None) -> 
     except OSError as exc:
         _fail(name, "unreadable", f"cannot read the file: {exc.strerror or exc}")
     return load_text(raw, name, limits=limits)
+
+
+PIPE_SECONDS = 1.0
+"""How long a named pipe may keep the loader waiting for its next bytes: a writer that feeds
+it (``archspec check <(generate)``) is faster, and a pipe without one never ends otherwise."""
+
+
+def _read_bounded(path: str | os.PathLike[str], size: int) -> bytes:
+    """At most ``size`` bytes, whatever the file claims (/dev/zero), and never a wait without end.
+
+    A named pipe is opened without blocking, since ``open`` would wait forever for a writer that
+    never comes (with none it reads as empty), and each read waits at most PIPE_SECONDS for bytes.
+    """
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        if not nonblocking or not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            if nonblocking:
+                os.set_blocking(fd, True)
+            return _read_all(handle, size)
+        import select
+
+        chunks: list[bytes] = []
+        left = size
+        while left > 0:
+            ready, _, _ = select.select([fd], [], [], PIPE_SECONDS)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, min(left, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+
+def _read_all(handle: Any, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = handle.read(size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def load_text(

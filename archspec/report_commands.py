@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from .cli import load_or_diagnose, parse_sizes, render
+from .cli import existing_spec, load_or_diagnose, parse_sizes, render, writable_output
 from .report import DEFAULT_BATCH, Report
 
 REPORT_FORMATS = ("text", "markdown", "json", "csv", "html")
@@ -30,7 +29,7 @@ def loaded_and_analysed(path: str, sizes: dict[str, int]) -> tuple[Any, Report]:
     """The spec and its report; on any error, diagnostics to stderr and exit 1."""
     from .engine import analyze
 
-    spec, found = load_or_diagnose(Path(path))
+    spec, found = load_or_diagnose(existing_spec(path))
     if spec is None:
         render(found, "text", sys.stderr)
         sys.exit(1)
@@ -123,12 +122,15 @@ def diagram(
         output_format(output)
     except DiagramError as exc:
         raise click.BadParameter(str(exc), param_hint="--output") from None
+    writable_output(output)
     result = analysed(spec, parse_sizes(input_))
     try:
         fmt = write_diagram(result, output, depth=depth, rankdir="LR" if left_to_right else "TB")
     except DiagramError as exc:
         click.echo(f"archspec diagram: {exc}", err=True)
         sys.exit(1)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {output}: {exc.strerror}", "--output") from None
     click.echo(f"wrote {output} ({fmt})", err=True)
 
 

@@ -1225,3 +1225,68 @@ def test_file_names_never_inject_output(tmp_path: Path, name: str) -> None:
         code, output = run_main(["check", "--format", fmt, str(tmp_path)])
         assert code == 1, output
         assert_no_injection(output)
+
+
+# --- 7. the edges of the command line ------------------------------------------------------
+
+
+@pytest.mark.parametrize("template", SPEC_COMMANDS, ids=" ".join)
+def test_a_missing_spec_is_misuse_in_every_command(tmp_path: Path, template: list[str]) -> None:
+    missing = str(tmp_path / "no" / "such.yaml")
+    args = [missing if part == str(SPECS / "lenet5.yaml") else part for part in template]
+    code, output = run_main(command_line(args, missing, str(tmp_path)))
+    assert code == 2 and "no such file or directory" in output, output
+
+
+@pytest.mark.parametrize(
+    "value", ["H=16,H=32", "H=16, H =32", "H=²", "H=1e3", "H=9999999999", "H=", "=3", "H"]
+)
+@pytest.mark.parametrize("command", ["check", "sizes", "report"])
+def test_bad_input_sizes_are_misuse(value: str, command: str) -> None:
+    code, output = run_main([command, "--input", value, str(SPECS / "unet.yaml")])
+    assert code == 2 and "--input" in output and "Traceback" not in output, output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("template", SPEC_COMMANDS[:5], ids=" ".join)
+def test_a_named_pipe_without_a_writer_is_refused_quickly(
+    tmp_path: Path, template: list[str]
+) -> None:
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    start = time.perf_counter()
+    code, output = run_main(command_line(template, str(fifo), str(tmp_path)))
+    assert code == 1 and "unreadable" in output, output
+    assert time.perf_counter() - start < SECONDS
+
+
+def test_paths_longer_than_path_max_in_a_walk(tmp_path: Path) -> None:
+    """A folder whose files' paths pass PATH_MAX: the walk goes on, nothing raises."""
+    (tmp_path / "ok.yaml").write_text(spec(["{type: flatten}"]))
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(16):  # 16 levels of 250 characters: past Linux's 4096
+            os.mkdir("d" * 250, dir_fd=fd)
+            inner = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with open(os.open("s" * 200 + ".yaml", os.O_WRONLY | os.O_CREAT, dir_fd=fd), "w") as out:
+            out.write("archspec: 1\n")
+    finally:
+        os.close(fd)
+    code, output = run_main(["check", str(tmp_path)])
+    assert code in (0, 1) and "Traceback" not in output, output
+    assert "ok.yaml: ok" in output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diagram", str(SPECS / "lenet5.yaml"), "-o", "{out}/missing/dir/x.dot"],
+        ["diagram", str(SPECS / "lenet5.yaml"), "-o", "{out}"],
+        ["schema", "-o", "{out}/missing/dir/schema.json"],
+    ],
+)
+def test_output_to_a_folder_that_does_not_exist_is_misuse(tmp_path: Path, args: list[str]) -> None:
+    code, output = run_main(command_line(args, "", str(tmp_path)))
+    assert code == 2 and "--output" in output and "Traceback" not in output, output
