@@ -22,9 +22,10 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING
 
-from .sizes import Dim
+from .conditions import Constraint
+from .symbols import Value
 
 if TYPE_CHECKING:
     import sympy
@@ -48,29 +49,6 @@ Interval = tuple[int, int | None]  # inclusive; None: unbounded above
 Piece = tuple[int, int | None, Number, Number]  # on lo <= k <= hi the value is a*k + b
 
 
-@dataclass(frozen=True)
-class Constraint:
-    """``lhs >= rhs`` or ``lhs == rhs``; ``label`` names where it comes from (a layer)."""
-
-    kind: Literal["ge", "eq"]
-    lhs: Dim
-    rhs: Dim
-    label: str = ""
-
-
-class ConstraintLike(Protocol):
-    """Anything with ``kind``, ``lhs`` and ``rhs`` will do, the engine's own records included."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def lhs(self) -> Dim: ...
-
-    @property
-    def rhs(self) -> Dim: ...
-
-
 class _Unsupported(Exception):
     """An expression outside the floor/mod/max family: enumerate instead."""
 
@@ -85,7 +63,7 @@ class _NeedPeriod(Exception):
 Env = Mapping["sympy.Symbol", int]
 
 
-def _compile(expr: Dim) -> Callable[[Env], Number]:
+def _compile(expr: Value) -> Callable[[Env], Number]:
     """Turn a sympy tree into nested closures over exact ints and Fractions (no xreplace)."""
     if isinstance(expr, int):
         return lambda env: expr
@@ -136,10 +114,10 @@ def _holds(kind: str, lhs: Number, rhs: Number) -> bool:
     raise ValueError(f"constraint kind must be 'ge' or 'eq'. Received: kind={kind!r}")
 
 
-def _checker(constraints: Sequence[ConstraintLike]) -> Callable[[Env], ConstraintLike | None]:
+def _checker(constraints: Sequence[Constraint]) -> Callable[[Env], Constraint | None]:
     compiled = [(c, _compile(c.lhs), _compile(c.rhs)) for c in constraints]
 
-    def first_failure(env: Env) -> ConstraintLike | None:
+    def first_failure(env: Env) -> Constraint | None:
         for c, lhs, rhs in compiled:
             if not _holds(c.kind, lhs(env), rhs(env)):
                 return c
@@ -163,8 +141,8 @@ def _symbol_env(values: Mapping[sympy.Symbol | str, int], constraints) -> dict:
 
 
 def first_failing(
-    constraints: Sequence[ConstraintLike], values: Mapping[sympy.Symbol | str, int]
-) -> ConstraintLike | None:
+    constraints: Sequence[Constraint], values: Mapping[sympy.Symbol | str, int]
+) -> Constraint | None:
     """The first constraint, in order, that fails at these sizes: the one to report.
 
     >>> import sympy
@@ -253,7 +231,7 @@ class _Residue:
         lo, hi = self.whole[0][0], self.whole[-1][1]
         return [(lo, hi, 0, value)]
 
-    def eval(self, expr: Dim) -> list[Piece]:
+    def eval(self, expr: Value) -> list[Piece]:
         if isinstance(expr, int):
             return self.const(expr)
         found = self.memo.get(expr)
@@ -418,7 +396,7 @@ class SizeSet:
         lower: int,
         upper: int | None,
         *,
-        constraints: Sequence[ConstraintLike] = (),
+        constraints: Sequence[Constraint] = (),
         symbol: sympy.Symbol | None = None,
         checked_up_to: int | None = None,
     ):
@@ -430,7 +408,7 @@ class SizeSet:
         self.checked_up_to = checked_up_to
         self._constraints = tuple(constraints)
         self._symbol = symbol
-        self._check: Callable[[Env], ConstraintLike | None] | None = None
+        self._check: Callable[[Env], Constraint | None] | None = None
         ends = [
             period * k + r
             for r, intervals in enumerate(self._classes)
@@ -503,7 +481,7 @@ class SizeSet:
             return None
         return best
 
-    def failing(self, n: int) -> ConstraintLike | None:
+    def failing(self, n: int) -> Constraint | None:
         """The first constraint that size ``n`` breaks (None when ``n`` passes them all)."""
         if self._check is None:
             self._check = _checker(self._constraints)
@@ -657,12 +635,12 @@ def _wording(name: str, m: int, start: int, end: int | None) -> str:
 # --- solving ----------------------------------------------------------------------------------
 
 
-def _free(c: ConstraintLike) -> set:
+def _free(c: Constraint) -> set:
     return set(getattr(c.lhs, "free_symbols", ())) | set(getattr(c.rhs, "free_symbols", ()))
 
 
 def valid_sizes(
-    constraints: Sequence[ConstraintLike],
+    constraints: Sequence[Constraint],
     symbol: sympy.Symbol,
     *,
     minimum: int = 1,
@@ -712,7 +690,7 @@ def valid_sizes(
 
 
 def _residue_class(
-    constraints: Sequence[ConstraintLike],
+    constraints: Sequence[Constraint],
     symbol: sympy.Symbol,
     period: int,
     r: int,
@@ -736,7 +714,7 @@ def _residue_class(
     return allowed
 
 
-def _distinct_terms(constraints: Sequence[ConstraintLike]) -> int:
+def _distinct_terms(constraints: Sequence[Constraint]) -> int:
     """Sub-expressions one residue evaluates (each once: ``_Residue`` memoizes them)."""
     seen: set = set()
     stack = [side for c in constraints for side in (c.lhs, c.rhs)]
@@ -749,7 +727,7 @@ def _distinct_terms(constraints: Sequence[ConstraintLike]) -> int:
     return len(seen)
 
 
-def _terms(expr: Dim, memo: dict) -> int:
+def _terms(expr: Value, memo: dict) -> int:
     """Terms counted with repetition: what one compiled evaluation walks."""
     if isinstance(expr, int) or not expr.args:
         return 1
@@ -760,7 +738,7 @@ def _terms(expr: Dim, memo: dict) -> int:
 
 
 def _enumerate(
-    constraints: Sequence[ConstraintLike], symbol: sympy.Symbol, minimum: int, maximum: int | None
+    constraints: Sequence[Constraint], symbol: sympy.Symbol, minimum: int, maximum: int | None
 ) -> SizeSet:
     memo: dict = {}
     cost = sum(_terms(c.lhs, memo) + _terms(c.rhs, memo) for c in constraints)
@@ -792,9 +770,9 @@ class Domain:
     """
 
     sizes: Mapping[str, SizeSet]
-    coupled: tuple[ConstraintLike, ...] = ()
-    contradictions: tuple[ConstraintLike, ...] = ()
-    constraints: tuple[ConstraintLike, ...] = field(default=(), repr=False)
+    coupled: tuple[Constraint, ...] = ()
+    contradictions: tuple[Constraint, ...] = ()
+    constraints: tuple[Constraint, ...] = field(default=(), repr=False)
 
     def __getitem__(self, name: str) -> SizeSet:
         return self.sizes[name]
@@ -803,13 +781,13 @@ class Domain:
     def is_empty(self) -> bool:
         return bool(self.contradictions) or any(s.is_empty for s in self.sizes.values())
 
-    def failing(self, values: Mapping[sympy.Symbol | str, int]) -> ConstraintLike | None:
+    def failing(self, values: Mapping[sympy.Symbol | str, int]) -> Constraint | None:
         """The first constraint broken at these sizes, coupled ones included."""
         return first_failing(self.constraints, values)
 
 
 def valid_sizes_by_symbol(
-    constraints: Sequence[ConstraintLike],
+    constraints: Sequence[Constraint],
     symbols: Sequence[sympy.Symbol],
     *,
     minimum: int | Mapping[str, int] = 1,
@@ -849,7 +827,6 @@ def valid_sizes_by_symbol(
 
 __all__ = [
     "Constraint",
-    "ConstraintLike",
     "Domain",
     "SizeSet",
     "first_failing",

@@ -8,19 +8,21 @@ sympy symbols, and every condition they must meet is solved exactly at the end b
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
+from .conditions import Constraint
 from .diagnostics import Diagnostic, Severity, SpecPath
-from .expr import ExprError, Value, did_you_mean, parse_expression
+from .expr import ExprError, did_you_mean, parse_expression
 from .graph import INPUT, Graph, Node, expand
-from .layers import GLOBAL, Constraint, Context, Inferred, LayerError, format_shape
+from .layers import GLOBAL, AugmentArgs, Context, Inferred, LayerError, format_shape
 from .layers.base import positive
 from .limits import DEFAULT_LIMITS, Limits
-from .report import AxisField, LayerRow, Report
+from .report import LayerRow, Report
+from .sizes import ReceptiveField
 from .spec import Spec
-from .symbols import as_int, is_affine, is_symbolic, symbol
+from .symbols import Value, as_int, is_affine, is_symbolic, symbol
 
 
 def analyze(
@@ -60,30 +62,6 @@ def analyze(
         )
 
 
-@dataclass(frozen=True)
-class Binding:
-    """The names in scope and the input shape for given sizes, as the analysis computes them.
-
-    The builder needs exactly the values the engine reasoned with, so it asks for them here
-    instead of re-deriving them; ``errors`` is empty when ``env`` and ``input_shape`` are set.
-    """
-
-    env: dict[str, Value] | None
-    input_shape: tuple[Value, ...] | None
-    errors: list[Diagnostic]
-
-
-def bind(spec: Spec, sizes: Mapping[str, int]) -> Binding:
-    """Bind ``sizes`` (free symbols or params) in ``spec`` and evaluate its input shape."""
-    analysis = _Analysis(spec, sizes, False, DEFAULT_LIMITS)
-    env = analysis.environment()
-    shape = analysis.input_shape(env) if env is not None else None
-    if env is None or shape is None:
-        errors = [d for d in analysis.diagnostics if d.is_error]
-        return Binding(None, None, _locate(errors, spec.source))
-    return Binding(env, shape, [])
-
-
 class _Analysis:
     def __init__(self, spec: Spec, sizes: Mapping[str, int], strict: bool, limits: Limits):
         self.spec = spec
@@ -92,6 +70,7 @@ class _Analysis:
         self.limits = limits
         self.diagnostics: list[Diagnostic] = []
         self.constraints: list[tuple[Constraint, Node | None]] = []
+        self.augmentations: list[AugmentArgs] = []
         self.remainders: list[tuple[Value, Value, object, Node]] = []
         """Symbolic pixels dropped by a stride, the padding zeros they may be, formula, layer."""
 
@@ -174,7 +153,7 @@ class _Analysis:
     def run(self) -> Report:
         env = self.environment()
         rows: list[LayerRow] = []
-        shape = self.input_shape(env) if env is not None else None
+        model_input = shape = self.input_shape(env) if env is not None else None
         graph: Graph | None = None
         if shape is not None and env is not None:
             shape = self.augment(shape, env)
@@ -190,6 +169,9 @@ class _Analysis:
             sizes=self.sizes,
             layers=rows,
             output=graph.output if graph else None,
+            model_input_shape=model_input or (),
+            augment=self.augmentations,
+            graph=graph,
         )
         if (
             graph is not None
@@ -205,7 +187,9 @@ class _Analysis:
     ) -> tuple[Value, ...] | None:
         for i, aug in enumerate(self.spec.augment):
             try:
-                shape = aug.infer(Context(env, aug.name or aug.type), shape)
+                args = aug.resolve(Context(env, aug.name or aug.type), shape)
+                shape = aug.infer(args, shape)
+                self.augmentations.append(args)
             except LayerError as exc:
                 path: SpecPath = ("augment", i) + ((exc.field,) if exc.field else ())
                 self.emit(Severity.ERROR, exc.code, exc.message, path, exc.hint)
@@ -217,9 +201,9 @@ class _Analysis:
 
     def walk(self, graph: Graph, input_shape: tuple[Value, ...]) -> list[LayerRow]:
         spatial = len(input_shape) - 1
-        origin = tuple(AxisField(1, 1, 0) for _ in range(spatial))
+        origin = tuple(ReceptiveField(1, 1, 0) for _ in range(spatial))
         shapes: dict[str, tuple[Value, ...]] = {INPUT: input_shape}
-        fields: dict[str, tuple[AxisField, ...] | None] = {INPUT: origin}
+        fields: dict[str, tuple[ReceptiveField, ...] | None] = {INPUT: origin}
         self.margins: dict[str, tuple[Value, ...]] = {INPUT: (0,) * spatial}
         self.causal: set[str] = set()
         rows: list[LayerRow] = []
@@ -298,6 +282,7 @@ class _Analysis:
                     formulas=tuple(inferred.formulas),
                     scope=node.scope,
                     line=line,
+                    args=inferred.args,
                 )
             )
         return rows
@@ -320,7 +305,9 @@ class _Analysis:
             )
             return None
         try:
-            inferred = node.layer.infer(Context(node.env, node.name), inputs)
+            args = node.layer.resolve(Context(node.env, node.name), inputs)
+            inferred = node.layer.infer(args, inputs)
+            inferred.args = args
         except LayerError as exc:
             path = (*node.path, exc.field) if exc.field else node.path
             shapes = ", ".join(format_shape(s) for s in inputs)
@@ -402,8 +389,8 @@ class _Analysis:
             )
 
     def receptive_field(
-        self, node: Node, inferred: Inferred, inputs: list[tuple[AxisField, ...] | None]
-    ) -> tuple[AxisField, ...] | None:
+        self, node: Node, inferred: Inferred, inputs: list[tuple[ReceptiveField, ...] | None]
+    ) -> tuple[ReceptiveField, ...] | None:
         if any(f is None for f in inputs) or inferred.windows == GLOBAL:
             return None
         fields = inputs[0]
@@ -417,32 +404,25 @@ class _Analysis:
             out = []
             for f, u in zip(fields, inferred.upsample):
                 jump = _div(f.jump, u)
-                out.append(AxisField(f.size, jump, f.start - _times(jump, u - 1, 2)))
+                out.append(ReceptiveField(f.size, jump, f.start - _times(jump, u - 1, 2)))
             return tuple(out)
         if not inferred.windows:
             return fields
-        from .sizes import ReceptiveField, effective_kernel, receptive_field_step
+        from .sizes import effective_kernel, receptive_field_step
 
         out = []
         for f, w in zip(fields, inferred.windows):  # type: ignore[arg-type]
             if w.transposed:
                 jump = _div(f.jump, w.stride)
                 size = f.size + (effective_kernel(w.kernel, w.dilation) - 1) * jump
-                out.append(AxisField(size, jump, f.start - _times(jump, w.stride - 1, 2)))
+                out.append(ReceptiveField(size, jump, f.start - _times(jump, w.stride - 1, 2)))
                 continue
-            step = receptive_field_step(
-                ReceptiveField(f.size, f.jump, f.start),
-                w.kernel,
-                w.stride,
-                w.dilation,
-                w.pad_before,
-            )
-            out.append(AxisField(step.size, step.jump, step.start))
+            out.append(receptive_field_step(f, w.kernel, w.stride, w.dilation, w.pad_before))
         return tuple(out)
 
     def merge_fields(
-        self, node: Node, inputs: list[tuple[AxisField, ...]], causal: bool = False
-    ) -> tuple[AxisField, ...]:
+        self, node: Node, inputs: list[tuple[ReceptiveField, ...]], causal: bool = False
+    ) -> tuple[ReceptiveField, ...]:
         """The largest field over the paths; paths seeing different grids are misaligned.
 
         Causal paths are exempt from the centre comparison: a causal window ends on its
@@ -486,8 +466,7 @@ class _Analysis:
 
         symbols = [symbol(n) for n in names]
         constraints = [
-            domain.Constraint(c.kind, c.lhs, c.rhs, node.name if node else "augment")
-            for c, node in self.constraints
+            replace(c, label=node.name if node else "augment") for c, node in self.constraints
         ]
         declared = self.spec.symbols
         result = domain.valid_sizes_by_symbol(
@@ -574,7 +553,7 @@ class _Analysis:
         from . import domain
 
         # Pixels beyond the padding zeros at the end are the only real loss.
-        tiles = domain.Constraint("ge", zeros, dropped)
+        tiles = Constraint("ge", zeros, dropped)
         sym = symbol(name)
         # The first valid sizes are checked directly; the exact set of sizes that tile (a
         # residue solve of up to MAX_PERIOD classes) is only worth computing to warn.

@@ -15,14 +15,13 @@ import ast
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
-from .symbols import MAX_DEGREE, measure
+from .symbols import MAX_DEGREE, Value, measure
 
 if TYPE_CHECKING:
-    import sympy
+    pass
 
-Value = Union[int, "sympy.Expr"]
 
 MAX_EXPRESSION_LENGTH = 200
 MAX_MAGNITUDE = 10**12

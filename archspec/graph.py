@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Severity, SpecPath
-from .expr import ExprError, Value, did_you_mean, parse_expression
+from .expr import ExprError, did_you_mean, parse_expression
 from .layers import LayerBase
 from .limits import DEFAULT_LIMITS, Limits
 from .spec import BlockUse, Spec
-from .symbols import as_int
+from .symbols import Value, as_int
 
 INPUT = "input"
 

@@ -10,22 +10,26 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .conventions import BYTES_PER_VALUE, CONVENTIONS, DEFAULT_BATCH, OPTIMIZER_SLOTS
 from .diagnostics import Diagnostic
-from .expr import Value
 from .render import to_csv, to_html, to_markdown, to_text
 from .render.numbers import expression_text
-from .symbols import as_int
+from .sizes import ReceptiveField
+from .symbols import Value, as_int
+
+if TYPE_CHECKING:
+    from .graph import Graph
+    from .layers import Args, AugmentArgs
 
 __all__ = [
     "BYTES_PER_VALUE",
     "CONVENTIONS",
     "DEFAULT_BATCH",
     "OPTIMIZER_SLOTS",
-    "AxisField",
     "LayerRow",
+    "ReceptiveField",
     "Report",
     "Totals",
     "expression_text",
@@ -51,15 +55,6 @@ def to_jsonable(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class AxisField:
-    """Receptive field along one spatial axis: size r, jump j and centre of the first output."""
-
-    size: Value
-    jump: Value
-    start: Value
-
-
-@dataclass(frozen=True)
 class LayerRow:
     index: int
     name: str
@@ -69,12 +64,14 @@ class LayerRow:
     trainable_params: Value
     non_trainable_params: Value
     macs: Value
-    receptive_field: tuple[AxisField, ...] | None
+    receptive_field: tuple[ReceptiveField, ...] | None
     """None when the layer sees its whole input (after flatten or global pooling)."""
     formulas: tuple[object, ...] = ()
     """Each axis's size formula; objects whose ``str()`` is the text, built on first use."""
     scope: tuple[str, ...] = ()
     line: int | None = None
+    args: Args | None = field(default=None, repr=False, compare=False)
+    """The layer's fields as the engine resolved them: what the Keras builder maps."""
 
     @property
     def params(self) -> Value:
@@ -170,6 +167,13 @@ class Report:
     valid_inputs: dict[str, Any] = field(default_factory=dict)
     """Symbol name -> ``archspec.domain.SizeSet`` of the sizes the network accepts."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    model_input_shape: tuple[Value, ...] = ()
+    """The model's input before augmentation; ``input_shape`` is what the first layer sees
+    (a ``random_crop`` makes them differ)."""
+    augment: list[AugmentArgs] = field(default_factory=list, repr=False)
+    """The ``augment:`` entries as resolved, in order."""
+    graph: Graph | None = field(default=None, repr=False)
+    """The expanded graph the rows were inferred from (None when expansion failed)."""
 
     @property
     def ok(self) -> bool:
@@ -202,7 +206,7 @@ class Report:
         return Totals(trainable, frozen, macs, acts)
 
     @property
-    def output_receptive_field(self) -> tuple[AxisField, ...] | None:
+    def output_receptive_field(self) -> tuple[ReceptiveField, ...] | None:
         for row in self.layers:
             if row.name == self.output:
                 return row.receptive_field
@@ -244,7 +248,7 @@ class Report:
                 receptive_field=None
                 if row.receptive_field is None
                 else tuple(
-                    AxisField(substitute(a.size), substitute(a.jump), substitute(a.start))
+                    ReceptiveField(substitute(a.size), substitute(a.jump), substitute(a.start))
                     for a in row.receptive_field
                 ),
             )

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal, Union
 
+from .symbols import Value, as_int, is_symbolic
+
 if TYPE_CHECKING:
     import sympy
-
-Dim = Union[int, "sympy.Expr"]
-"""A size: a Python int, or a sympy expression in integer, positive symbols."""
 
 Offset = Union[int, Fraction, "sympy.Expr"]
 """A coordinate that may fall between pixel centres (a half-integer)."""
@@ -29,33 +28,13 @@ Padding = Literal["valid", "same", "causal"] | tuple[int, int]
 """Keras's padding modes, or explicit zero padding ``(before, after)`` on one axis."""
 
 
-def is_symbolic(value: object) -> bool:
-    """True for a sympy expression with a free symbol; ints and sympy numbers are not.
-
-    >>> import sympy
-    >>> is_symbolic(7), is_symbolic(sympy.Integer(7)), is_symbolic(sympy.Symbol("H"))
-    (False, False, True)
-    """
-    if isinstance(value, (int, Fraction)):
-        return False
-    return bool(getattr(value, "free_symbols", None))
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if getattr(value, "is_Integer", False):
-        return int(value)  # type: ignore[call-overload]
-    return None
-
-
-def _tidy(value: Dim) -> Dim:
+def _tidy(value: Value) -> Value:
     """sympy numbers that come out of symbolic arithmetic go back to the int fast path."""
-    n = _as_int(value)
+    n = as_int(value)
     return value if n is None else n
 
 
-def floordiv(a: Dim, b: int) -> Dim:
+def floordiv(a: Value, b: int) -> Value:
     """``floor(a / b)``, exact for symbols (sympy's ``//`` is not defined on expressions).
 
     >>> import sympy
@@ -63,7 +42,7 @@ def floordiv(a: Dim, b: int) -> Dim:
     >>> floordiv(7, 2), floordiv(H - 4, 2)
     (3, floor(H/2) - 2)
     """
-    n = _as_int(a)
+    n = as_int(a)
     if n is not None:
         return n // b
     if b == 1 and a.is_integer:
@@ -73,7 +52,7 @@ def floordiv(a: Dim, b: int) -> Dim:
     return _tidy(sympy.floor(a * sympy.Rational(1, b)))
 
 
-def ceildiv(a: Dim, b: int) -> Dim:
+def ceildiv(a: Value, b: int) -> Value:
     """``ceil(a / b)``.
 
     >>> import sympy
@@ -81,7 +60,7 @@ def ceildiv(a: Dim, b: int) -> Dim:
     >>> ceildiv(7, 2), ceildiv(H, 2)
     (4, ceiling(H/2))
     """
-    n = _as_int(a)
+    n = as_int(a)
     if n is not None:
         return -(-n // b)
     if b == 1 and a.is_integer:
@@ -91,8 +70,8 @@ def ceildiv(a: Dim, b: int) -> Dim:
     return _tidy(sympy.ceiling(a * sympy.Rational(1, b)))
 
 
-def _mod(a: Dim, b: int) -> Dim:
-    n = _as_int(a)
+def _mod(a: Value, b: int) -> Value:
+    n = as_int(a)
     if n is not None:
         return n % b
     if b == 1 and a.is_integer:
@@ -112,8 +91,8 @@ def effective_kernel(kernel: int, dilation: int) -> int:
 
 
 def conv_output_size(
-    size: Dim, kernel: int, stride: int = 1, padding: Padding = "valid", dilation: int = 1
-) -> Dim:
+    size: Value, kernel: int, stride: int = 1, padding: Padding = "valid", dilation: int = 1
+) -> Value:
     """The lecture's ``(W - F + 2P)/S + 1``, rounded down as Keras does.
 
     'same' and 'causal' give ``ceil(W/S)``; explicit ``(p0, p1)`` pads ``p0 + p1`` zeros.
@@ -136,7 +115,7 @@ def conv_output_size(
     return span + 1 if stride == 1 else floordiv(span, stride) + 1
 
 
-def pool_output_size(size: Dim, pool: int, stride: int, padding: Padding = "valid") -> Dim:
+def pool_output_size(size: Value, pool: int, stride: int, padding: Padding = "valid") -> Value:
     """Pooling is a convolution's window without weights: ``floor((W - F)/S) + 1``.
 
     >>> pool_output_size(24, 2, 2), pool_output_size(5, 2, 2, "same")
@@ -146,13 +125,13 @@ def pool_output_size(size: Dim, pool: int, stride: int, padding: Padding = "vali
 
 
 def conv_transpose_output_size(
-    size: Dim,
+    size: Value,
     kernel: int,
     stride: int,
     padding: Literal["valid", "same"],
     dilation: int = 1,
     output_padding: int | None = None,
-) -> Dim:
+) -> Value:
     """Keras's ``deconv_output_length``: the inverse map of a strided convolution.
 
     Without ``output_padding`` it is ``(W-1)*S + max(k_eff, S)`` ('valid') or ``W*S``
@@ -176,7 +155,7 @@ def conv_transpose_output_size(
     )
 
 
-def same_padding(size: Dim, kernel_eff: int, stride: int) -> tuple[Dim, Dim]:
+def same_padding(size: Value, kernel_eff: int, stride: int) -> tuple[Value, Value]:
     """TensorFlow's split of 'same' padding into (before, after); the odd pixel goes after.
 
     The total is ``max(k_eff - S, 0)`` when S divides W, else ``max(k_eff - W mod S, 0)``,
@@ -191,7 +170,7 @@ def same_padding(size: Dim, kernel_eff: int, stride: int) -> tuple[Dim, Dim]:
     >>> [(before.xreplace({H: n}), after.xreplace({H: n})) for n in (7, 8)]
     [(1, 1), (0, 1)]
     """
-    n = _as_int(size)
+    n = as_int(size)
     if n is not None:
         rem = n % stride
         total = max(kernel_eff - (stride if rem == 0 else rem), 0)
@@ -207,7 +186,9 @@ def same_padding(size: Dim, kernel_eff: int, stride: int) -> tuple[Dim, Dim]:
     return before, _tidy(total - before)
 
 
-def dropped_pixels(size: Dim, kernel: int, stride: int, padding: Padding, dilation: int = 1) -> Dim:
+def dropped_pixels(
+    size: Value, kernel: int, stride: int, padding: Padding, dilation: int = 1
+) -> Value:
     """Input pixels at the end that no window reaches, because S does not tile the input.
 
     The lecture's ``(W - F + 2P)/S + 1`` coming out as a fraction. Only real pixels count:
@@ -227,7 +208,7 @@ def dropped_pixels(size: Dim, kernel: int, stride: int, padding: Padding, dilati
     if padding == "same":
         if keff >= stride:
             return 0
-        n = _as_int(size)
+        n = as_int(size)
         if n is not None:
             return max(stride - (-n % stride) - keff, 0)
         import sympy
@@ -247,7 +228,7 @@ def dropped_pixels(size: Dim, kernel: int, stride: int, padding: Padding, dilati
         return rem
     if after >= stride - 1:
         return 0
-    n = _as_int(size)
+    n = as_int(size)
     if n is not None:
         tail = max(rem - after, 0)  # type: ignore[operator]
         return min(tail, n) if before >= keff else tail
@@ -267,8 +248,8 @@ class ReceptiveField:
     reaches into the padding, a half-integer for even-sized fields.
     """
 
-    size: Dim
-    jump: Dim
+    size: Value
+    jump: Value
     start: Offset
 
 
@@ -277,7 +258,7 @@ INPUT_FIELD = ReceptiveField(1, 1, 0)
 
 
 def receptive_field_step(
-    rf: ReceptiveField, kernel: int, stride: int, dilation: int = 1, pad_before: Dim = 0
+    rf: ReceptiveField, kernel: int, stride: int, dilation: int = 1, pad_before: Value = 0
 ) -> ReceptiveField:
     """One layer of the recurrence of Araujo et al. (Distill 2019), Dumoulin & Visin.
 
@@ -308,7 +289,6 @@ def receptive_field_step(
 
 __all__ = [
     "INPUT_FIELD",
-    "Dim",
     "Offset",
     "Padding",
     "ReceptiveField",
@@ -318,7 +298,6 @@ __all__ = [
     "dropped_pixels",
     "effective_kernel",
     "floordiv",
-    "is_symbolic",
     "pool_output_size",
     "receptive_field_step",
     "same_padding",

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
     import sympy
+
+Value = Union[int, "sympy.Expr"]
+"""A size or a count: a Python int, or a sympy expression in integer, positive symbols."""
 
 MAX_DEGREE = 4
 """Highest degree in the free sizes of a value: ``H*W`` is 2. Sizes the engine solves are
@@ -29,8 +32,13 @@ def symbol(name: str) -> sympy.Symbol:
 
 
 def is_symbolic(value: object) -> bool:
-    """True for sympy expressions that still hold a free symbol; ints are never symbolic."""
-    if isinstance(value, int):
+    """True for sympy expressions that still hold a free symbol; numbers are never symbolic.
+
+    >>> import sympy
+    >>> is_symbolic(7), is_symbolic(sympy.Integer(7)), is_symbolic(symbol("H"))
+    (False, False, True)
+    """
+    if isinstance(value, (int, Fraction)):
         return False
     free = getattr(value, "free_symbols", None)
     return bool(free)

@@ -1,5 +1,7 @@
-"""The one mapping from a spec layer kind to the Keras layer(s) that compute it.
+"""The one mapping from a resolved spec layer to the Keras layer(s) that compute it.
 
+Every maker reads the ``Args`` the engine resolved (defaults applied, expressions evaluated,
+one value per axis), never a raw spec field, so what Keras builds is what the checker counted.
 A maker returns a short chain: the first layer takes the spec layer's inputs, each next one
 the previous output. The layer holding the weights is named like the spec layer; helpers
 Keras needs around it (explicit padding, an activation Keras cannot take as an argument)
@@ -15,9 +17,21 @@ from typing import Any
 
 import keras
 
-from archspec.layers import Augmentation, Context, LayerError
-from archspec.layers.activations import activation_alpha, activation_name
-from archspec.layers.conv import explicit_pairs
+from archspec.layers import Args, AugmentArgs, Augmentation
+from archspec.layers.activations import Act
+from archspec.layers.conv import AxisPadding, ConvArgs, DepthwiseArgs, TransposeArgs
+from archspec.layers.core import (
+    DenseArgs,
+    DropoutArgs,
+    MaxoutArgs,
+    NormArgs,
+    PairsArgs,
+    ReshapeArgs,
+    UpsampleArgs,
+)
+from archspec.layers.merge import ConcatArgs
+from archspec.layers.pooling import GlobalPoolArgs, PoolArgs, SppArgs
+from archspec.symbols import Value, as_int
 
 from .custom import Maxout, SpatialPyramidPooling
 
@@ -25,9 +39,9 @@ __all__ = [
     "AUGMENTATIONS",
     "AUGMENT_KINDS",
     "KERAS_LAYERS",
+    "NotConcrete",
     "Target",
     "activation_layer",
-    "activation_layers",
     "augmentation_layer",
 ]
 
@@ -52,14 +66,24 @@ KERAS_ACTIVATIONS = frozenset(
 """Activation names Keras takes as a layer argument with the same meaning as the spec's."""
 
 
+class NotConcrete(ValueError):
+    """A resolved value Keras needs as a number still depends on a free size."""
+
+    def __init__(self, field: str, value: Any, hint: str = "bind the free sizes with --input"):
+        super().__init__(
+            f"{field} = {value} depends on a free size, but Keras needs a concrete number ({hint})"
+        )
+        self.field = field
+        self.value = value
+
+
 @dataclass(frozen=True)
 class Target:
-    """What a maker needs besides the spec layer: its name, the names in scope, the dtype."""
+    """Where a maker's layers go: the spec layer's name, its input rank, the dtype policy."""
 
     name: str
-    ctx: Context
     rank: int
-    """Rank of the first input, batch excluded (PReLU's shared axes depend on it)."""
+    """Rank of the first input, batch excluded (an activation's shared axes depend on it)."""
     dtype: str | None = None
     """Keras dtype policy for every layer made (``mixed_float16``), None for the default."""
     float32_activation: bool = False
@@ -75,55 +99,43 @@ class Target:
 Maker = Callable[[Any, Target], list[keras.layers.Layer]]
 
 
-def activation_layer(act: Any, target: Target, rank: int, suffix: str = ".act") -> Any:
+def _number(value: Value, field: str, **hint: str) -> int:
+    concrete = as_int(value)
+    if concrete is None:
+        raise NotConcrete(field, value, **hint)
+    return concrete
+
+
+def activation_layer(act: Act, target: Target, suffix: str = ".act") -> Any:
     """The activation as a layer of its own.
 
     Keras's ``leaky_relu`` slope (0.2 as a function, 0.3 as a layer) is not the lecture's
-    0.01, so the slope is always passed explicitly; PReLU has weights, one slope per channel
-    shared over the spatial axes, as ``activation_params`` counts it.
+    0.01, so the resolved slope is always passed explicitly.
     """
-    name = activation_name(act)
     kw = target.kw(suffix)
     if target.float32_activation:
         kw["dtype"] = "float32"
-    if name == "prelu":
-        return keras.layers.PReLU(shared_axes=list(range(1, rank)) or None, **kw)
-    if name == "leaky_relu":
-        return keras.layers.LeakyReLU(negative_slope=activation_alpha(act), **kw)
-    if name == "elu":
-        return keras.layers.ELU(alpha=activation_alpha(act), **kw)
-    return keras.layers.Activation(name, **kw)
+    if act.name == "prelu":
+        return keras.layers.PReLU(shared_axes=list(act.shared_axes or ()) or None, **kw)
+    if act.name == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=act.alpha, **kw)
+    if act.name == "elu":
+        return keras.layers.ELU(alpha=act.alpha, **kw)
+    if act.name == "relu" and act.max_value is not None:
+        return keras.layers.ReLU(max_value=act.max_value, **kw)
+    if act.name == "softmax" and act.axis != -1:
+        return keras.layers.Softmax(axis=act.axis, **kw)
+    return keras.layers.Activation(act.name, **kw)
 
 
-def activation_layers(act: Any, target: Target, rank: int) -> tuple[str | None, list[Any]]:
+def _activation(act: Act | None, target: Target) -> tuple[str | None, list[Any]]:
     """The ``activation=`` argument for the main layer, and the layers that must follow it."""
-    name = activation_name(act)
-    if name is None:
+    if act is None:
         return None, []
-    custom_elu = name == "elu" and activation_alpha(act) != 1.0
-    if name in KERAS_ACTIVATIONS and not custom_elu and not target.float32_activation:
-        return name, []
-    return None, [activation_layer(act, target, rank)]
-
-
-def _padding(layer: Any, target: Target, rank: int) -> tuple[str, list[Any]]:
-    """Keras convolutions know 'valid', 'same' and 'causal'; P becomes ZeroPadding + valid."""
-    if isinstance(layer.padding, str):
-        return layer.padding, []
-    pairs = explicit_pairs(layer.padding, rank)
-    return "valid", [_ZERO_PADDING[rank](padding=_pairs_arg(pairs), **target.kw(".pad"))]
-
-
-def _pairs_arg(pairs: tuple[tuple[int, int], ...]) -> Any:
-    return pairs[0] if len(pairs) == 1 else pairs
-
-
-def _axes(target: Target, raw: Any, field: str, rank: int, minimum: int = 1) -> tuple[int, ...]:
-    return target.ctx.per_axis(raw, field, rank, minimum)
-
-
-def _int(target: Target, raw: Any, field: str) -> int:
-    return target.ctx.integer(raw, field)
+    plain = act.name in KERAS_ACTIVATIONS and act.alpha in (None, 1.0)
+    if plain and act.max_value is None and not target.float32_activation:
+        return act.name, []
+    return None, [activation_layer(act, target)]
 
 
 _ZERO_PADDING = {
@@ -133,18 +145,29 @@ _ZERO_PADDING = {
 }
 
 
+def _pairs_arg(pairs: tuple[tuple[int, int], ...]) -> Any:
+    return pairs[0] if len(pairs) == 1 else pairs
+
+
+def _padding(padding: AxisPadding, target: Target, rank: int) -> tuple[str, list[Any]]:
+    """Keras convolutions know 'valid', 'same' and 'causal'; P becomes ZeroPadding + valid."""
+    if isinstance(padding, str):
+        return padding, []
+    return "valid", [_ZERO_PADDING[rank](padding=_pairs_arg(padding), **target.kw(".pad"))]
+
+
 def _conv(cls: type) -> Maker:
-    def make(layer: Any, t: Target) -> list[Any]:
-        padding, before = _padding(layer, t, layer.rank)
-        act, after = activation_layers(layer.activation, t, layer.rank + 1)
+    def make(args: ConvArgs, t: Target) -> list[Any]:
+        padding, before = _padding(args.padding, t, len(args.kernel))
+        act, after = _activation(args.activation, t)
         main = cls(
-            filters=_int(t, layer.filters, "filters"),
-            kernel_size=_axes(t, layer.kernel, "kernel", layer.rank),
-            strides=_axes(t, layer.strides, "strides", layer.rank),
+            filters=_number(args.filters, "filters"),
+            kernel_size=args.kernel,
+            strides=args.strides,
             padding=padding,
-            dilation_rate=_axes(t, layer.dilation, "dilation", layer.rank),
-            groups=_int(t, layer.groups, "groups"),
-            use_bias=layer.use_bias,
+            dilation_rate=args.dilation,
+            groups=args.groups,
+            use_bias=args.use_bias,
             activation=act,
             **t.kw(),
         )
@@ -153,18 +176,18 @@ def _conv(cls: type) -> Maker:
     return make
 
 
-def _depthwise(cls: type, separable: bool) -> Maker:
-    def make(layer: Any, t: Target) -> list[Any]:
-        padding, before = _padding(layer, t, layer.rank)
-        act, after = activation_layers(layer.activation, t, layer.rank + 1)
-        extra = {"filters": _int(t, layer.filters, "filters")} if separable else {}
+def _depthwise(cls: type) -> Maker:
+    def make(args: DepthwiseArgs, t: Target) -> list[Any]:
+        padding, before = _padding(args.padding, t, len(args.kernel))
+        act, after = _activation(args.activation, t)
+        extra = {} if args.filters is None else {"filters": _number(args.filters, "filters")}
         main = cls(
-            kernel_size=_axes(t, layer.kernel, "kernel", layer.rank),
-            strides=_axes(t, layer.strides, "strides", layer.rank),
+            kernel_size=args.kernel,
+            strides=args.strides,
             padding=padding,
-            dilation_rate=_axes(t, layer.dilation, "dilation", layer.rank),
-            depth_multiplier=_int(t, layer.depth_multiplier, "depth_multiplier"),
-            use_bias=layer.use_bias,
+            dilation_rate=args.dilation,
+            depth_multiplier=_number(args.depth_multiplier, "depth_multiplier"),
+            use_bias=args.use_bias,
             activation=act,
             **extra,
             **t.kw(),
@@ -175,21 +198,16 @@ def _depthwise(cls: type, separable: bool) -> Maker:
 
 
 def _transpose(cls: type) -> Maker:
-    def make(layer: Any, t: Target) -> list[Any]:
-        act, after = activation_layers(layer.activation, t, layer.rank + 1)
-        out_pad = (
-            None
-            if layer.output_padding is None
-            else _axes(t, layer.output_padding, "output_padding", layer.rank, minimum=0)
-        )
+    def make(args: TransposeArgs, t: Target) -> list[Any]:
+        act, after = _activation(args.activation, t)
         main = cls(
-            filters=_int(t, layer.filters, "filters"),
-            kernel_size=_axes(t, layer.kernel, "kernel", layer.rank),
-            strides=_axes(t, layer.strides, "strides", layer.rank),
-            padding=layer.padding,
-            output_padding=out_pad,
-            dilation_rate=_axes(t, layer.dilation, "dilation", layer.rank),
-            use_bias=layer.use_bias,
+            filters=_number(args.filters, "filters"),
+            kernel_size=args.kernel,
+            strides=args.strides,
+            padding=args.padding,
+            output_padding=args.output_padding,
+            dilation_rate=args.dilation,
+            use_bias=args.use_bias,
             activation=act,
             **t.kw(),
         )
@@ -199,113 +217,134 @@ def _transpose(cls: type) -> Maker:
 
 
 def _pool(cls: type) -> Maker:
-    def make(layer: Any, t: Target) -> list[Any]:
-        pool = _axes(t, layer.pool, "pool", layer.rank)
-        strides = pool if layer.strides is None else _axes(t, layer.strides, "strides", layer.rank)
-        return [cls(pool_size=pool, strides=strides, padding=layer.padding, **t.kw())]
+    def make(args: PoolArgs, t: Target) -> list[Any]:
+        return [cls(pool_size=args.pool, strides=args.strides, padding=args.padding, **t.kw())]
 
     return make
 
 
 def _global_pool(cls: type) -> Maker:
-    return lambda layer, t: [cls(keepdims=layer.keepdims, **t.kw())]
+    def make(args: GlobalPoolArgs, t: Target) -> list[Any]:
+        return [cls(keepdims=args.keepdims, **t.kw())]
+
+    return make
 
 
-def _spp(layer: Any, t: Target) -> list[Any]:
-    return [SpatialPyramidPooling(levels=layer.levels, pooling=layer.pooling, **t.kw())]
+def _spp(args: SppArgs, t: Target) -> list[Any]:
+    return [SpatialPyramidPooling(levels=list(args.levels), pooling=args.pooling, **t.kw())]
 
 
-def _dense(layer: Any, t: Target) -> list[Any]:
-    act, after = activation_layers(layer.activation, t, t.rank)
-    return [
-        keras.layers.Dense(
-            _int(t, layer.units, "units"), use_bias=layer.use_bias, activation=act, **t.kw()
-        ),
-        *after,
-    ]
+def _dense(args: DenseArgs, t: Target) -> list[Any]:
+    act, after = _activation(args.activation, t)
+    units = _number(args.units, "units")
+    return [keras.layers.Dense(units, use_bias=args.use_bias, activation=act, **t.kw()), *after]
 
 
-def _reshape(layer: Any, t: Target) -> list[Any]:
-    target_shape = []
-    for raw in layer.shape:
-        value = t.ctx.value(raw, "shape")
-        if not isinstance(value, int):
-            try:
-                value = int(value)
-            except TypeError:
-                raise LayerError(
-                    f"Keras's Reshape needs concrete sizes (or one -1). Received: shape="
-                    f"{layer.shape}, where {raw!r} = {value}",
-                    "shape",
-                    "not-concrete",
-                    "bind the free sizes with --input, or write -1 for the one left open",
-                ) from None
-        target_shape.append(value)
-    return [keras.layers.Reshape(tuple(target_shape), **t.kw())]
+_RESHAPE_HINT = "bind the free sizes with --input, or write -1 for the one left open"
 
 
-def _resize(cls: type, field: str, arg: str) -> Maker:
-    """Zero padding and cropping: P per side, one P per axis, or (before, after) per axis."""
+def _reshape(args: ReshapeArgs, t: Target) -> list[Any]:
+    target = tuple(
+        -1 if i == args.open_axis else _number(v, "shape", hint=_RESHAPE_HINT)
+        for i, v in enumerate(args.target)
+    )
+    return [keras.layers.Reshape(target, **t.kw())]
 
-    def make(layer: Any, t: Target) -> list[Any]:
-        pairs = explicit_pairs(getattr(layer, field), layer.rank, field)
-        return [cls(**{arg: _pairs_arg(pairs)}, **t.kw())]
+
+def _pairs(cls: type, arg: str) -> Maker:
+    """Zero padding and cropping: (before, after) per axis."""
+
+    def make(args: PairsArgs, t: Target) -> list[Any]:
+        return [cls(**{arg: _pairs_arg(args.pairs)}, **t.kw())]
 
     return make
 
 
 def _upsampling(cls: type) -> Maker:
-    def make(layer: Any, t: Target) -> list[Any]:
-        size = _axes(t, layer.size, "size", layer.rank)
-        extra = {"interpolation": layer.interpolation} if layer.rank == 2 else {}
-        return [cls(size=size[0] if layer.rank == 1 else size, **extra, **t.kw())]
+    def make(args: UpsampleArgs, t: Target) -> list[Any]:
+        rank = len(args.size)
+        extra = {"interpolation": args.interpolation} if rank == 2 else {}
+        return [cls(size=args.size[0] if rank == 1 else args.size, **extra, **t.kw())]
 
     return make
 
 
-def _maxout(layer: Any, t: Target) -> list[Any]:
-    pieces = _int(t, layer.pieces, "pieces")
-    if layer.units is not None:
-        return [Maxout(_int(t, layer.units, "units"), pieces, **t.kw())]
-    padding = layer.padding if isinstance(layer.padding, str) else explicit_pairs(layer.padding, 2)
+def _maxout(args: MaxoutArgs, t: Target) -> list[Any]:
+    pieces = _number(args.pieces, "pieces")
+    if args.units is not None:
+        return [Maxout(_number(args.units, "units"), pieces, **t.kw())]
+    window, filters = args.window, args.filters
+    assert window is not None and filters is not None
     return [
         Maxout(
-            _int(t, layer.filters, "filters"),
+            _number(filters, "filters"),
             pieces,
-            kernel_size=_axes(t, layer.kernel, "kernel", 2),
-            strides=_axes(t, layer.strides, "strides", 2),
-            padding=padding,
+            kernel_size=window.kernel,
+            strides=window.strides,
+            padding=window.padding,
             **t.kw(),
         )
     ]
 
 
-def _activation_layer(layer: Any, t: Target) -> list[Any]:
-    return [activation_layer(layer.activation, t, t.rank, suffix="")]
+def _activation_kind(args: Act, t: Target) -> list[Any]:
+    """``type: relu``, ``type: activation``...: the spec layer is the activation itself."""
+    return [activation_layer(args, t, suffix="")]
 
 
-def _simple(factory: Callable[[Any, Target], Any]) -> Maker:
-    return lambda layer, t: [factory(layer, t)]
+def _dropout(cls: type) -> Maker:
+    def make(args: DropoutArgs, t: Target) -> list[Any]:
+        return [cls(args.rate, **t.kw())]
+
+    return make
 
 
-def _float32(t: Target) -> dict[str, Any]:
-    """The spec layer is an activation: under mixed precision the model's output is float32."""
-    kw = t.kw()
-    if t.float32_activation:
-        kw["dtype"] = "float32"
-    return kw
+def _batch_norm(args: NormArgs, t: Target) -> list[Any]:
+    return [
+        L.BatchNormalization(
+            momentum=args.momentum,
+            epsilon=args.epsilon,
+            center=args.center,
+            scale=args.scale,
+            **t.kw(),
+        )
+    ]
+
+
+def _layer_norm(args: NormArgs, t: Target) -> list[Any]:
+    return [
+        L.LayerNormalization(epsilon=args.epsilon, center=args.center, scale=args.scale, **t.kw())
+    ]
+
+
+def _plain(cls: type) -> Maker:
+    """Kinds with nothing to configure: flatten and the element-wise merges."""
+
+    def make(args: Args, t: Target) -> list[Any]:
+        return [cls(**t.kw())]
+
+    return make
+
+
+def _concatenate(args: ConcatArgs, t: Target) -> list[Any]:
+    return [L.Concatenate(axis=args.axis + 1, **t.kw())]
 
 
 L = keras.layers
+
+ACTIVATION_KINDS = (
+    "activation", "relu", "relu6", "leaky_relu", "elu", "softmax", "sigmoid", "tanh", "gelu",
+    "swish", "prelu",
+)  # fmt: skip
 
 KERAS_LAYERS: dict[str, Maker] = {
     "conv1d": _conv(L.Conv1D),
     "conv2d": _conv(L.Conv2D),
     "conv3d": _conv(L.Conv3D),
-    "depthwise_conv1d": _depthwise(L.DepthwiseConv1D, separable=False),
-    "depthwise_conv2d": _depthwise(L.DepthwiseConv2D, separable=False),
-    "separable_conv1d": _depthwise(L.SeparableConv1D, separable=True),
-    "separable_conv2d": _depthwise(L.SeparableConv2D, separable=True),
+    "depthwise_conv1d": _depthwise(L.DepthwiseConv1D),
+    "depthwise_conv2d": _depthwise(L.DepthwiseConv2D),
+    "separable_conv1d": _depthwise(L.SeparableConv1D),
+    "separable_conv2d": _depthwise(L.SeparableConv2D),
     "conv1d_transpose": _transpose(L.Conv1DTranspose),
     "conv2d_transpose": _transpose(L.Conv2DTranspose),
     "conv3d_transpose": _transpose(L.Conv3DTranspose),
@@ -323,78 +362,53 @@ KERAS_LAYERS: dict[str, Maker] = {
     "global_avg_pool3d": _global_pool(L.GlobalAveragePooling3D),
     "spp": _spp,
     "dense": _dense,
-    "flatten": _simple(lambda layer, t: L.Flatten(**t.kw())),
+    "flatten": _plain(L.Flatten),
     "reshape": _reshape,
-    "dropout": _simple(lambda layer, t: L.Dropout(layer.rate, **t.kw())),
-    "spatial_dropout1d": _simple(lambda layer, t: L.SpatialDropout1D(layer.rate, **t.kw())),
-    "spatial_dropout2d": _simple(lambda layer, t: L.SpatialDropout2D(layer.rate, **t.kw())),
-    "spatial_dropout3d": _simple(lambda layer, t: L.SpatialDropout3D(layer.rate, **t.kw())),
-    "batch_norm": _simple(
-        lambda layer, t: L.BatchNormalization(
-            momentum=layer.momentum,
-            epsilon=layer.epsilon,
-            center=layer.center,
-            scale=layer.scale,
-            **t.kw(),
-        )
-    ),
-    "layer_norm": _simple(
-        lambda layer, t: L.LayerNormalization(
-            epsilon=layer.epsilon, center=layer.center, scale=layer.scale, **t.kw()
-        )
-    ),
+    "dropout": _dropout(L.Dropout),
+    "spatial_dropout1d": _dropout(L.SpatialDropout1D),
+    "spatial_dropout2d": _dropout(L.SpatialDropout2D),
+    "spatial_dropout3d": _dropout(L.SpatialDropout3D),
+    "batch_norm": _batch_norm,
+    "layer_norm": _layer_norm,
     "upsampling1d": _upsampling(L.UpSampling1D),
     "upsampling2d": _upsampling(L.UpSampling2D),
     "upsampling3d": _upsampling(L.UpSampling3D),
-    "zero_padding1d": _resize(L.ZeroPadding1D, "padding", "padding"),
-    "zero_padding2d": _resize(L.ZeroPadding2D, "padding", "padding"),
-    "zero_padding3d": _resize(L.ZeroPadding3D, "padding", "padding"),
-    "cropping1d": _resize(L.Cropping1D, "cropping", "cropping"),
-    "cropping2d": _resize(L.Cropping2D, "cropping", "cropping"),
-    "cropping3d": _resize(L.Cropping3D, "cropping", "cropping"),
+    "zero_padding1d": _pairs(L.ZeroPadding1D, "padding"),
+    "zero_padding2d": _pairs(L.ZeroPadding2D, "padding"),
+    "zero_padding3d": _pairs(L.ZeroPadding3D, "padding"),
+    "cropping1d": _pairs(L.Cropping1D, "cropping"),
+    "cropping2d": _pairs(L.Cropping2D, "cropping"),
+    "cropping3d": _pairs(L.Cropping3D, "cropping"),
     "maxout": _maxout,
-    "activation": _activation_layer,
-    "relu": _simple(lambda layer, t: L.ReLU(max_value=layer.max_value, **_float32(t))),
-    "relu6": _simple(lambda layer, t: L.ReLU(max_value=6.0, **_float32(t))),
-    "leaky_relu": _simple(lambda layer, t: L.LeakyReLU(negative_slope=layer.alpha, **_float32(t))),
-    "elu": _simple(lambda layer, t: L.ELU(alpha=layer.alpha, **_float32(t))),
-    "softmax": _simple(lambda layer, t: L.Softmax(axis=layer.axis, **_float32(t))),
-    "sigmoid": _simple(lambda layer, t: L.Activation("sigmoid", **_float32(t))),
-    "tanh": _simple(lambda layer, t: L.Activation("tanh", **_float32(t))),
-    "gelu": _simple(lambda layer, t: L.Activation("gelu", **_float32(t))),
-    "swish": _simple(lambda layer, t: L.Activation("swish", **_float32(t))),
-    "prelu": _simple(lambda layer, t: L.PReLU(shared_axes=layer.shared_axes, **_float32(t))),
-    "add": _simple(lambda layer, t: L.Add(**t.kw())),
-    "subtract": _simple(lambda layer, t: L.Subtract(**t.kw())),
-    "multiply": _simple(lambda layer, t: L.Multiply(**t.kw())),
-    "average": _simple(lambda layer, t: L.Average(**t.kw())),
-    "maximum": _simple(lambda layer, t: L.Maximum(**t.kw())),
-    "minimum": _simple(lambda layer, t: L.Minimum(**t.kw())),
-    "concatenate": _simple(lambda layer, t: L.Concatenate(axis=layer.axis, **t.kw())),
+    **dict.fromkeys(ACTIVATION_KINDS, _activation_kind),
+    "add": _plain(L.Add),
+    "subtract": _plain(L.Subtract),
+    "multiply": _plain(L.Multiply),
+    "average": _plain(L.Average),
+    "maximum": _plain(L.Maximum),
+    "minimum": _plain(L.Minimum),
+    "concatenate": _concatenate,
 }
 """Spec ``type`` -> maker; exactly the keys of ``archspec.layers.LAYER_KINDS``."""
 
 
-def _factor(value: Any) -> Any:
-    """A spec range is a list; Keras wants a float or a (low, high) tuple."""
-    return tuple(value) if isinstance(value, list) else value
-
-
 AugmentMaker = Callable[..., Any]
-"""(augmentation, context, **layer keyword arguments such as name) -> Keras layer."""
+"""(resolved augmentation, **layer keyword arguments such as name) -> Keras layer."""
 
 
 def _augment(cls: type, **fields: str) -> AugmentMaker:
-    """Keras argument -> spec field; ranges and value ranges become tuples."""
+    """Keras argument -> resolved spec field."""
 
-    def make(aug: Any, ctx: Context, **kw: Any) -> Any:
-        return cls(**{arg: _factor(getattr(aug, field)) for arg, field in fields.items()}, **kw)
+    def make(args: AugmentArgs, **kw: Any) -> Any:
+        return cls(**{arg: args.values[field] for arg, field in fields.items()}, **kw)
 
     return make
 
 
-def _random_crop(aug: Any, ctx: Context, **kw: Any) -> Any:
-    return L.RandomCrop(ctx.integer(aug.height, "height"), ctx.integer(aug.width, "width"), **kw)
+def _random_crop(args: AugmentArgs, **kw: Any) -> Any:
+    height = _number(args.values["height"], "height")
+    width = _number(args.values["width"], "width")
+    return L.RandomCrop(height, width, **kw)
 
 
 AUGMENTATIONS: dict[str, AugmentMaker] = {
@@ -412,7 +426,10 @@ AUGMENTATIONS: dict[str, AugmentMaker] = {
     "random_hue": _augment(L.RandomHue, factor="factor", value_range="value_range"),
     "random_saturation": _augment(L.RandomSaturation, factor="factor", value_range="value_range"),
     "random_gaussian_blur": _augment(
-        L.RandomGaussianBlur, factor="factor", kernel_size="kernel_size", value_range="value_range"
+        L.RandomGaussianBlur,
+        factor="factor",
+        kernel_size="kernel_size",
+        value_range="value_range",
     ),
     "random_erasing": _augment(
         L.RandomErasing, factor="factor", scale="scale", value_range="value_range"
@@ -423,12 +440,12 @@ AUGMENTATIONS: dict[str, AugmentMaker] = {
 """Augmentation ``type`` -> maker of the Keras preprocessing layer (random in training only)."""
 
 AUGMENT_KINDS = frozenset(
-    cls.model_fields["type"].annotation.__args__[0]
+    cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
     for cls in typing.get_args(typing.get_args(Augmentation)[0])
 )
 """Every augmentation kind the spec language has; AUGMENTATIONS must cover exactly these."""
 
 
-def augmentation_layer(aug: Any, ctx: Context, name: str, dtype: str | None = None) -> Any:
-    """The Keras layer for one ``augment:`` entry, named ``name``."""
-    return AUGMENTATIONS[aug.type](aug, ctx, name=name, **({"dtype": dtype} if dtype else {}))
+def augmentation_layer(args: AugmentArgs, name: str, dtype: str | None = None) -> Any:
+    """The Keras layer for one resolved ``augment:`` entry, named ``name``."""
+    return AUGMENTATIONS[args.type](args, name=name, **({"dtype": dtype} if dtype else {}))

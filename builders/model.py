@@ -1,10 +1,10 @@
 """A checked spec becomes a Keras functional model, layer for layer, names kept.
 
-The builder trusts the engine: it runs ``analyze`` first and refuses an invalid spec with the
-checker's diagnostics, then walks the same expanded graph with the same names in scope, so
-every field evaluates to what the engine used. Keras layer names are the spec's; the few
-helper layers a spec layer needs carry its name as a prefix and are listed with it, so shapes
-and parameter counts can be compared per spec layer.
+The builder trusts the engine: it runs ``analyze`` once, refuses an invalid spec with the
+checker's diagnostics, then maps each layer's resolved arguments (``LayerRow.args``) to Keras,
+so every number Keras sees is the one the engine reasoned with. Keras layer names are the
+spec's; the few helper layers a spec layer needs carry its name as a prefix and are listed
+with it, so shapes and parameter counts can be compared per spec layer.
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ from typing import Any
 import keras
 
 from archspec.diagnostics import SpecError
-from archspec.engine import analyze, bind
-from archspec.expr import Value
-from archspec.graph import INPUT, Graph, expand
-from archspec.layers import Context, LayerError
-from archspec.report import Report
+from archspec.engine import analyze
+from archspec.graph import INPUT
+from archspec.report import LayerRow, Report
 from archspec.spec import Spec
 from archspec.symbols import as_int, is_symbolic
 
-from .keras_layers import KERAS_LAYERS, Target, augmentation_layer
+from .keras_layers import KERAS_LAYERS, NotConcrete, Target, augmentation_layer
 
-__all__ = ["BuildError", "BuiltModel", "build", "build_model"]
+__all__ = ["BuildError", "BuiltModel", "build", "build_from_report", "build_model"]
 
 MIXED_POLICY = "mixed_float16"
 
@@ -72,33 +70,31 @@ def build(
     **more_sizes: int,
 ) -> BuiltModel:
     """Like ``build_model``, returning the layer mapping and the report alongside the model."""
-    bound = {**(sizes or {}), **more_sizes}
-    report = analyze(spec, bound)
+    report = analyze(spec, {**(sizes or {}), **more_sizes})
+    return build_from_report(spec, report, mixed_precision=mixed_precision)
+
+
+def build_from_report(spec: Spec, report: Report, *, mixed_precision: bool = False) -> BuiltModel:
+    """Build from an analysis already made (the CLI prints the same report it builds from)."""
     if not report.ok:
         raise SpecError(report.errors)
-    binding = bind(spec, bound)
-    if binding.env is None or binding.input_shape is None:
-        raise SpecError(binding.errors)
-    env, input_shape = binding.env, binding.input_shape
-    graph, found = expand(spec, env)
-    if graph is None:  # the engine expanded the same spec without errors
-        raise SpecError([d for d in found if d.is_error])
-    live = _live(graph)
+    live = _live(report)
     _need_concrete_weights(report, live)
-    builder = _Builder(spec, env, graph, report, MIXED_POLICY if mixed_precision else None)
-    return builder.run(input_shape, live)
+    builder = _Builder(spec, report, MIXED_POLICY if mixed_precision else None)
+    return builder.run(live)
 
 
-def _live(graph: Graph) -> set[str]:
+def _live(report: Report) -> set[str]:
     """Layers that lead to the output; Keras would drop the others anyway."""
+    by_name = {row.name: row for row in report.layers}
     seen: set[str] = set()
-    stack = [graph.output]
+    stack = [report.output] if report.output else []
     while stack:
         name = stack.pop()
-        if name in seen or name not in graph.by_name:
+        if name in seen or name not in by_name:
             continue
         seen.add(name)
-        stack.extend(graph.by_name[name].inputs)
+        stack.extend(by_name[name].inputs)
     return seen
 
 
@@ -122,31 +118,25 @@ def _need_concrete_weights(report: Report, live: set[str]) -> None:
 
 
 class _Builder:
-    def __init__(
-        self, spec: Spec, env: Mapping[str, Value], graph: Graph, report: Report, dtype: str | None
-    ):
+    def __init__(self, spec: Spec, report: Report, dtype: str | None):
         self.spec = spec
-        self.env = env
-        self.graph = graph
         self.report = report
         self.dtype = dtype
         self.layers: dict[str, list[str]] = {}
 
-    def run(self, input_shape: tuple[Value, ...], live: set[str]) -> BuiltModel:
-        shape = tuple(as_int(d) for d in input_shape)
+    def run(self, live: set[str]) -> BuiltModel:
+        shape = tuple(as_int(d) for d in self.report.model_input_shape)
         inputs = keras.Input(shape=shape, name=INPUT)
         tensors: dict[str, Any] = {INPUT: self.augment(inputs)}
-        for node in self.graph.nodes:
-            if node.name not in live:
+        output = self.report.output
+        assert output is not None
+        for row in self.report.layers:
+            if row.name not in live:
                 continue
-            ins = [tensors[i] for i in node.inputs]
-            made = self.make(
-                node.name, node.layer, Context(node.env, node.name), len(ins[0].shape) - 1
-            )
-            out = self.call(node.name, made, ins)
-            tensors[node.name] = out
-            self.layers[node.name] = [layer.name for layer in made]
-        output = self.graph.output
+            ins = [tensors[i] for i in row.inputs]
+            made = self.make(row, len(ins[0].shape) - 1, float32=row.name == output)
+            tensors[row.name] = self.call(row, made, ins)
+            self.layers[row.name] = [layer.name for layer in made]
         result = tensors[output]
         if self.dtype is not None and result.dtype != "float32":
             cast = keras.layers.Activation("linear", dtype="float32", name=f"{output}.float32")
@@ -161,50 +151,34 @@ class _Builder:
         They stay float32 under mixed precision: images are float32 and interpolating them
         in float16 buys nothing.
         """
-        for i, aug in enumerate(self.spec.augment):
+        for i, (aug, args) in enumerate(zip(self.spec.augment, self.report.augment)):
             name = f"augment.{aug.name or i}"
             try:
-                layer = augmentation_layer(
-                    aug,
-                    Context(self.env, aug.name or aug.type),
-                    name,
-                    "float32" if self.dtype else None,
-                )
-            except LayerError as exc:
-                raise BuildError(f"augment[{i}] ({aug.type}): {exc.message}") from None
+                layer = augmentation_layer(args, name, "float32" if self.dtype else None)
+            except NotConcrete as exc:
+                raise BuildError(f"augment[{i}] ({args.type}).{exc.field}: {exc}") from None
             x = layer(x)
         return x
 
-    def make(self, name: str, layer: Any, ctx: Context, rank: int) -> list[Any]:
-        target = Target(
-            name,
-            ctx,
-            rank,
-            self.dtype,
-            float32_activation=self.dtype is not None and name == self.graph.output,
-        )
+    def make(self, row: LayerRow, rank: int, float32: bool) -> list[Any]:
+        target = Target(row.name, rank, self.dtype, self.dtype is not None and float32)
         try:
-            return KERAS_LAYERS[layer.type](layer, target)
-        except LayerError as exc:
-            field = f".{exc.field}" if exc.field else ""
-            raise BuildError(
-                f"layer {name!r} ({layer.type}){field}: {exc.message}"
-                + (f" ({exc.hint})" if exc.hint else "")
-            ) from None
+            return KERAS_LAYERS[row.type](row.args, target)
+        except NotConcrete as exc:
+            raise BuildError(f"layer {row.name!r} ({row.type}).{exc.field}: {exc}") from None
         except ValueError as exc:
             raise BuildError(
-                f"Keras refused layer {name!r} ({layer.type}), which the checker accepted: {exc}"
+                f"Keras refused layer {row.name!r} ({row.type}), which the checker accepted: {exc}"
             ) from exc
 
-    def call(self, name: str, made: list[Any], ins: list[Any]) -> Any:
+    def call(self, row: LayerRow, made: list[Any], ins: list[Any]) -> Any:
         try:
             out = made[0](ins[0] if len(ins) == 1 else ins)
             for layer in made[1:]:
                 out = layer(out)
         except ValueError as exc:
-            row = self.report.layer(name)
             raise BuildError(
-                f"Keras refused layer {name!r} ({row.type}), which the checker accepted with "
+                f"Keras refused layer {row.name!r} ({row.type}), which the checker accepted with "
                 f"output {row.output_shape}: {exc}"
             ) from exc
         return out

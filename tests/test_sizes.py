@@ -23,6 +23,7 @@ from archspec.sizes import (
     receptive_field_step,
     same_padding,
 )
+from archspec.symbols import is_symbolic
 
 H = sympy.Symbol("H", integer=True, positive=True)
 
@@ -234,8 +235,8 @@ def test_symbolic_equals_int(form, kernel, stride, dilation, padding, n) -> None
     keff = effective_kernel(kernel, dilation)
 
     def same(expr, value) -> None:
-        assert sizes.is_symbolic(expr) or isinstance(expr, int)
-        got = expr.xreplace({H: n}) if sizes.is_symbolic(expr) else expr
+        assert is_symbolic(expr) or isinstance(expr, int)
+        got = expr.xreplace({H: n}) if is_symbolic(expr) else expr
         assert got == value
         assert isinstance(value, int)
 
@@ -279,7 +280,7 @@ def test_symbolic_receptive_field_equals_int(layers, n) -> None:
         rf_num = receptive_field_step(rf_num, kernel, stride, 1, before_num)
         size_sym = conv_output_size(size_sym, kernel, stride, padding)
         size_num = conv_output_size(size_num, kernel, stride, padding)
-    start = rf_sym.start.xreplace({H: n}) if sizes.is_symbolic(rf_sym.start) else rf_sym.start
+    start = rf_sym.start.xreplace({H: n}) if is_symbolic(rf_sym.start) else rf_sym.start
     assert (rf_sym.size, rf_sym.jump) == (rf_num.size, rf_num.jump)
     assert Fraction(int(sympy.numer(start)), int(sympy.denom(start))) == rf_num.start
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import typing
+
 from .activations import ACTIVATION_LAYERS, Activation, ParametricActivation
-from .augment import Augmentation
+from .augment import AugmentArgs, Augmentation
 from .base import (
     GLOBAL,
+    NO_ARGS,
+    Args,
     Constraint,
     Context,
     Inferred,
@@ -29,17 +33,23 @@ LAYER_CLASSES: tuple[type[LayerBase], ...] = (
     *MERGE_LAYERS,
 )
 
-LAYER_KINDS: dict[str, type[LayerBase]] = {
-    cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
-    for cls in LAYER_CLASSES
-}
+
+def kind_name(cls: type[LayerBase]) -> str:
+    """The ``type`` literal a layer class answers to."""
+    return str(typing.get_args(cls.model_fields["type"].annotation)[0])
+
+
+LAYER_KINDS: dict[str, type[LayerBase]] = {kind_name(cls): cls for cls in LAYER_CLASSES}
 """``type`` name -> layer class; the builder keeps a mapping with exactly these keys."""
 
 __all__ = [
     "GLOBAL",
     "LAYER_CLASSES",
     "LAYER_KINDS",
+    "NO_ARGS",
     "Activation",
+    "Args",
+    "AugmentArgs",
     "Augmentation",
     "Constraint",
     "Context",

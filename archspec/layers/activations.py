@@ -7,11 +7,14 @@ and is counted like any other weighted layer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from .base import Context, Inferred, LayerBase, LayerError, Shape, StrictModel, product
+from ..symbols import Value
+from .base import Args, Context, Inferred, LayerBase, LayerError, Shape, StrictModel, product
 
 ActivationName = Literal[
     "linear",
@@ -82,16 +85,30 @@ LEAKY_RELU_DEFAULT_ALPHA = 0.01
 """The lecture's Leaky ReLU is max(0.01x, x); Keras's own default slope is 0.3."""
 
 
-def activation_name(act: Activation | None) -> str | None:
-    if act is None:
-        return None
-    return act if isinstance(act, str) else act.type
+@dataclass(frozen=True)
+class Act(Args):
+    """An activation resolved: its name and every hyperparameter, defaults applied.
+
+    The same record serves ``activation:`` fields and the activation layers (``type: relu``),
+    so the builder has one mapping for both.
+    """
+
+    name: str
+    alpha: float | None = None
+    """Leaky ReLU's slope or ELU's scale."""
+    max_value: float | None = None
+    """ReLU's cap (6 for relu6)."""
+    axis: int = -1
+    """Softmax's axis."""
+    shared_axes: tuple[int, ...] | None = None
+    """PReLU: 1-based axes (batch excluded) along which one slope is shared."""
+
+    @property
+    def has_weights(self) -> bool:
+        return self.name == "prelu"
 
 
-def activation_alpha(act: Activation | None) -> float | None:
-    if isinstance(act, ParametricActivation) and act.alpha is not None:
-        return act.alpha
-    name = activation_name(act)
+def _default_alpha(name: str) -> float | None:
     if name == "leaky_relu":
         return LEAKY_RELU_DEFAULT_ALPHA
     if name == "elu":
@@ -99,16 +116,29 @@ def activation_alpha(act: Activation | None) -> float | None:
     return None
 
 
-def prelu_params(shape: Shape, shared_axes: list[int] | None) -> object:
+def resolve_activation(act: Activation | None, rank: int) -> Act | None:
+    """An ``activation:`` field on a layer whose output has ``rank`` axes (batch excluded).
+
+    PReLU as a field learns one slope per channel, shared over the spatial axes.
+    """
+    if act is None:
+        return None
+    name = act if isinstance(act, str) else act.type
+    alpha = act.alpha if isinstance(act, ParametricActivation) else None
+    shared = tuple(range(1, rank)) if name == "prelu" else None
+    return Act(name, alpha if alpha is not None else _default_alpha(name), shared_axes=shared)
+
+
+def prelu_params(shape: Shape, shared_axes: Sequence[int] | None) -> Value:
     """PReLU has one slope per element of its input, except along shared axes (1-based)."""
     shared = {a if a > 0 else len(shape) + 1 + a for a in (shared_axes or [])}
     return product([1 if (i + 1) in shared else d for i, d in enumerate(shape)])
 
 
-def activation_params(act: Activation | None, shape: Shape) -> object:
-    """Only PReLU, used as a field, adds weights (one slope per channel, shared over space)."""
-    if activation_name(act) == "prelu":
-        return prelu_params(shape, list(range(1, len(shape))))
+def activation_params(act: Act | None, shape: Shape) -> Value:
+    """Only PReLU adds weights."""
+    if act is not None and act.has_weights:
+        return prelu_params(shape, act.shared_axes)
     return 0
 
 
@@ -118,14 +148,23 @@ class ActivationLayer(LayerBase):
     type: Literal["activation"]
     activation: Activation
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        shape = inputs[0]
-        return Inferred(shape, trainable=activation_params(self.activation, shape))
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Act:
+        act = resolve_activation(self.activation, len(inputs[0]))
+        assert act is not None
+        return act
+
+    def infer(self, args: Act, inputs: list[Shape]) -> Inferred:
+        return Inferred(inputs[0], trainable=activation_params(args, inputs[0]))
 
 
 class _Pointwise(LayerBase):
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        return Inferred(inputs[0])
+    """Activation kinds written as layers; each resolves to the same ``Act`` a field does."""
+
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Act:
+        return Act(self.type)
+
+    def infer(self, args: Act, inputs: list[Shape]) -> Inferred:
+        return Inferred(inputs[0], trainable=activation_params(args, inputs[0]))
 
 
 class ReLU(_Pointwise):
@@ -134,9 +173,15 @@ class ReLU(_Pointwise):
     type: Literal["relu"]
     max_value: float | None = Field(None, gt=0)
 
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Act:
+        return Act("relu", max_value=self.max_value)
+
 
 class ReLU6(_Pointwise):
     type: Literal["relu6"]
+
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Act:
+        return Act("relu6")
 
 
 class LeakyReLU(_Pointwise):
@@ -145,6 +190,9 @@ class LeakyReLU(_Pointwise):
     type: Literal["leaky_relu"]
     alpha: float = Field(LEAKY_RELU_DEFAULT_ALPHA, ge=0)
 
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Act:
+        return Act("leaky_relu", alpha=self.alpha)
+
 
 class ELU(_Pointwise):
     """``x`` for x >= 0, else ``alpha*(exp(x) - 1)``."""
@@ -152,10 +200,16 @@ class ELU(_Pointwise):
     type: Literal["elu"]
     alpha: float = Field(1.0, gt=0)
 
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Act:
+        return Act("elu", alpha=self.alpha)
+
 
 class Softmax(_Pointwise):
     type: Literal["softmax"]
     axis: int = -1
+
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Act:
+        return Act("softmax", axis=self.axis)
 
 
 class Sigmoid(_Pointwise):
@@ -182,16 +236,19 @@ class PReLU(LayerBase):
         None, description="1-based axes (batch excluded) along which the slope is shared."
     )
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        shape = inputs[0]
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Act:
         for axis in self.shared_axes or []:
-            if axis > len(shape):
+            if axis > len(inputs[0]):
                 raise LayerError(
-                    f"shared axis {axis} does not exist in an input of rank {len(shape)}",
+                    f"shared axis {axis} does not exist in an input of rank {len(inputs[0])}",
                     "shared_axes",
                     "out-of-range",
                 )
-        return Inferred(shape, trainable=prelu_params(shape, self.shared_axes))
+        shared = None if self.shared_axes is None else tuple(self.shared_axes)
+        return Act("prelu", shared_axes=shared)
+
+    def infer(self, args: Act, inputs: list[Shape]) -> Inferred:
+        return Inferred(inputs[0], trainable=activation_params(args, inputs[0]))
 
 
 ACTIVATION_LAYERS = (

@@ -7,11 +7,13 @@ the rest of the network sees — the engine accounts for that).
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Union
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import Field
 
-from .base import Context, IntExpr, LayerError, Shape, StrictModel
+from .base import Args, Context, IntExpr, LayerError, Shape, StrictModel
 
 Factor = Union[Annotated[float, Field(ge=0, le=1)], list[Annotated[float, Field(ge=-1, le=1)]]]
 """A fraction f (meaning the range [-f, f]) or an explicit [low, high] range."""
@@ -19,17 +21,38 @@ Factor = Union[Annotated[float, Field(ge=0, le=1)], list[Annotated[float, Field(
 ValueRange = list[float]
 
 
+@dataclass(frozen=True)
+class AugmentArgs(Args):
+    """One augmentation resolved: its kind and every field, defaults applied, ranges as tuples."""
+
+    type: str
+    values: Mapping[str, Any]
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 class _Augment(StrictModel):
+    type: str
     name: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=100)
     needs_color: ClassVar[bool] = False
 
-    def infer(self, ctx: Context, shape: Shape) -> Shape:
+    def resolve(self, ctx: Context, shape: Shape) -> AugmentArgs:
         if self.needs_color and shape[-1] != 3:
             raise LayerError(
-                f"{self.type} works on RGB images (3 channels), the input has {shape[-1]}",  # type: ignore[attr-defined]
+                f"{self.type} works on RGB images (3 channels), the input has {shape[-1]}",
                 None,
                 "needs-rgb",
             )
+        values = {
+            key: _frozen(getattr(self, key)) for key in type(self).model_fields if key != "name"
+        }
+        values.pop("type")
+        return AugmentArgs(self.type, values)
+
+    def infer(self, args: AugmentArgs, shape: Shape) -> Shape:
+        """The shape the layers after it see: unchanged, except for cropping."""
         return shape
 
 
@@ -134,14 +157,17 @@ class RandomCrop(_Augment):
     height: IntExpr
     width: IntExpr
 
-    def infer(self, ctx: Context, shape: Shape) -> Shape:
+    def resolve(self, ctx: Context, shape: Shape) -> AugmentArgs:
         if len(shape) != 3:
             raise LayerError(
                 "random_crop needs an image input (height, width, channels)", None, "rank-mismatch"
             )
         height = ctx.count(self.height, "height")
         width = ctx.count(self.width, "width")
-        return (height, width, shape[-1])
+        return AugmentArgs(self.type, {"height": height, "width": width})
+
+    def infer(self, args: AugmentArgs, shape: Shape) -> Shape:
+        return (args.values["height"], args.values["width"], shape[-1])
 
 
 Augmentation = Annotated[

@@ -1,20 +1,24 @@
 """What every layer kind shares: field types, the evaluation context and the result of inference.
 
-A layer kind is one pydantic model: its fields are what a spec may say about it, and its
-``infer`` method is its arithmetic (output shape, parameters, MACs, receptive-field step).
-Keeping both in one class means adding a kind touches one place here and one in ``builders``.
+A layer kind is one pydantic model: its fields are what a spec may say about it. Its ``resolve``
+method turns those fields, once, into ``Args``: every default applied, every expression
+evaluated in the names in scope, one value per axis. Its ``infer`` method is its arithmetic
+(output shape, parameters, MACs, receptive-field step) over those ``Args``, and the Keras
+builder maps the same ``Args`` to Keras layers, so the checker and the built model cannot read
+a field two ways. Adding a kind touches its class here and one entry in ``builders``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from ..expr import MAX_MAGNITUDE, ExprError, Value, parse_expression
-from ..symbols import as_int, is_symbolic
+from ..conditions import Constraint
+from ..expr import MAX_MAGNITUDE, ExprError, parse_expression
+from ..symbols import Value, as_int
 
 Shape = tuple[Value, ...]
 
@@ -56,8 +60,6 @@ IntExpr = Annotated[
 
 PerAxis = Union[IntExpr, list[IntExpr]]
 """One value for every spatial axis, or a list with one value per axis."""
-
-PaddingMode = Literal["valid", "same"]
 
 
 class StrictModel(BaseModel):
@@ -113,17 +115,6 @@ class Formula:
 
 
 @dataclass(frozen=True)
-class Constraint:
-    """A condition on free sizes that must hold for the network to be valid."""
-
-    kind: Literal["ge", "eq"]
-    lhs: Value
-    rhs: Value
-    field: str | None = None
-    formula: str | Formula = ""
-
-
-@dataclass(frozen=True)
 class Window:
     """How one spatial axis maps inputs to outputs, for the receptive-field recurrence."""
 
@@ -138,6 +129,20 @@ class Window:
 
 GLOBAL = "global"
 """Marks an output that sees its whole input (global pooling, flatten + dense, SPP)."""
+
+
+@dataclass(frozen=True)
+class Args:
+    """A layer's fields after resolution: what both the engine and the Keras builder read.
+
+    Each kind with fields subclasses it (``ConvArgs``, ``PoolArgs``...); values are Python
+    ints where Keras needs numbers (kernels, strides, dilation) and ``Value`` where a count may
+    stay symbolic (filters as a polynomial in params).
+    """
+
+
+NO_ARGS = Args()
+"""For kinds with nothing to resolve (flatten, the element-wise merges)."""
 
 
 @dataclass
@@ -158,6 +163,8 @@ class Inferred:
     remainders: list[tuple[Value, str | Formula]] = field(default_factory=list)
     """Input pixels a strided window never reaches, per axis, with the axis's formula."""
     warnings: list[LayerError] = field(default_factory=list)
+    args: Args | None = None
+    """The resolved fields this was inferred from; the engine fills it in."""
 
 
 class Context:
@@ -261,12 +268,13 @@ def positive(size: Value, formula: str | Formula, field: str | None = None) -> l
                 hint="use a smaller kernel or stride, 'same' padding, or a larger input",
             )
         return []
-    return [Constraint("ge", size, 1, field, formula)]
+    return [Constraint("ge", size, 1, field=field, formula=formula)]
 
 
 class LayerBase(StrictModel):
-    """Fields every layer has. Subclasses add ``type`` and their own fields."""
+    """Fields every layer has. Subclasses narrow ``type`` to their own literal name."""
 
+    type: str = Field(description="The layer kind (conv2d, max_pool2d, dense, ...).")
     name: str | None = Field(
         None,
         description="Unique layer name; defaults to the type with a counter (conv2d_1).",
@@ -289,9 +297,10 @@ class LayerBase(StrictModel):
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
     """How many inputs the kind takes: (minimum, maximum or None for unbounded)."""
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:  # pragma: no cover
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> Args:
+        """Evaluate this layer's fields once; errors are ``LayerError`` naming the field."""
+        return NO_ARGS
+
+    def infer(self, args: Any, inputs: list[Shape]) -> Inferred:  # pragma: no cover
+        """Output shape, weights, MACs and windows from the resolved ``args``."""
         raise NotImplementedError
-
-
-def symbolic(value: Value) -> bool:
-    return is_symbolic(value)

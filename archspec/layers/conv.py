@@ -8,13 +8,16 @@ zero-padding layer followed by a 'valid' convolution, and counted the same way h
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema
 
 from .. import sizes
-from .activations import Activation, activation_params
+from ..symbols import Value
+from .activations import Act, Activation, activation_params, resolve_activation
 from .base import (
+    Args,
     Constraint,
     Context,
     Formula,
@@ -109,10 +112,54 @@ def explicit_pairs(padding: Any, rank: int, field: str = "padding") -> tuple[tup
     return tuple(pairs)
 
 
-def axis_padding(padding: Any, rank: int) -> list[sizes.Padding]:
+AxisPadding = str | tuple[tuple[int, int], ...]
+"""A resolved padding: a Keras mode ('valid', 'same', 'causal') or (before, after) per axis."""
+
+
+def resolve_padding(padding: Any, rank: int) -> AxisPadding:
+    return padding if isinstance(padding, str) else explicit_pairs(padding, rank)
+
+
+def axis_padding(padding: AxisPadding, rank: int) -> list[sizes.Padding]:
+    """One ``sizes.Padding`` per axis, as the size functions take it."""
     if isinstance(padding, str):
         return [padding] * rank  # type: ignore[list-item]
-    return list(explicit_pairs(padding, rank))
+    return list(padding)
+
+
+@dataclass(frozen=True)
+class WindowArgs(Args):
+    """A window sliding over every spatial axis: per-axis kernel, strides and dilation."""
+
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: AxisPadding
+
+
+@dataclass(frozen=True)
+class ConvArgs(WindowArgs):
+    filters: Value
+    groups: int
+    use_bias: bool
+    activation: Act | None
+
+
+@dataclass(frozen=True)
+class DepthwiseArgs(WindowArgs):
+    depth_multiplier: Value
+    use_bias: bool
+    activation: Act | None
+    filters: Value | None = None
+    """The pointwise step's output channels, for separable convolutions only."""
+
+
+@dataclass(frozen=True)
+class TransposeArgs(WindowArgs):
+    filters: Value
+    output_padding: tuple[int, ...] | None
+    use_bias: bool
+    activation: Act | None
 
 
 def _axis(
@@ -197,8 +244,8 @@ class _ConvBase(LayerBase):
     use_bias: bool = True
     activation: Activation | None = None
 
-    def _windows(self, ctx: Context, shape: Shape) -> Inferred:
-        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+    def _window(self, ctx: Context, shape: Shape) -> dict[str, Any]:
+        need_rank(shape, self.rank + 1, self.type)
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         strides = ctx.per_axis(self.strides, "strides", self.rank)
         dilation = ctx.per_axis(self.dilation, "dilation", self.rank)
@@ -211,21 +258,32 @@ class _ConvBase(LayerBase):
                 "bad-padding",
                 hint="use 'same' or an explicit padding",
             )
-        paddings = axis_padding(self.padding, self.rank)
-        return slide(shape[:-1], kernel, strides, paddings, dilation, self.type)  # type: ignore[attr-defined]
+        return {
+            "kernel": kernel,
+            "strides": strides,
+            "dilation": dilation,
+            "padding": resolve_padding(self.padding, self.rank),
+            "use_bias": self.use_bias,
+            "activation": resolve_activation(self.activation, self.rank + 1),
+        }
+
+
+def _slide(args: WindowArgs, shape: Shape, what: str) -> Inferred:
+    rank = len(args.kernel)
+    return slide(
+        shape[:-1], args.kernel, args.strides, axis_padding(args.padding, rank), args.dilation, what
+    )
 
 
 class _Conv(_ConvBase):
     filters: IntExpr = Field(description="Number of output channels K.")
     groups: IntExpr = Field(1, description="Grouped convolution: channels split into groups.")
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        shape = inputs[0]
-        inferred = self._windows(ctx, shape)
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> ConvArgs:
+        window = self._window(ctx, inputs[0])
         filters = ctx.count(self.filters, "filters")
         groups = ctx.integer(self.groups, "groups")
-        channels = shape[-1]
-        for what, n in (("input channels", channels), ("filters", filters)):
+        for what, n in (("input channels", inputs[0][-1]), ("filters", filters)):
             if isinstance(n, int) and n % groups:
                 raise LayerError(
                     f"the number of {what} must be divisible by groups. "
@@ -233,13 +291,18 @@ class _Conv(_ConvBase):
                     "groups",
                     "bad-groups",
                 )
-        kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
-        per_group = channels // groups if isinstance(channels, int) else channels / groups
-        weights = product(kernel) * per_group * filters
+        return ConvArgs(filters=filters, groups=groups, **window)
+
+    def infer(self, args: ConvArgs, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        inferred = _slide(args, shape, self.type)
+        channels = shape[-1]
+        per_group = channels // args.groups if isinstance(channels, int) else channels / args.groups
+        weights = product(args.kernel) * per_group * args.filters
         spatial = inferred.shape
-        inferred.shape = (*spatial, filters)
-        bias = filters if self.use_bias else 0
-        inferred.trainable = weights + bias + activation_params(self.activation, inferred.shape)
+        inferred.shape = (*spatial, args.filters)
+        bias = args.filters if args.use_bias else 0
+        inferred.trainable = weights + bias + activation_params(args.activation, inferred.shape)
         inferred.macs = product(spatial) * weights
         return inferred
 
@@ -266,22 +329,25 @@ class Conv3D(_Conv):
 class _Depthwise(_ConvBase):
     depth_multiplier: IntExpr = Field(1, description="Output channels per input channel.")
 
-    def _depthwise(self, ctx: Context, shape: Shape) -> tuple[Inferred, Any]:
-        inferred = self._windows(ctx, shape)
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> DepthwiseArgs:
+        window = self._window(ctx, inputs[0])
         mult = ctx.count(self.depth_multiplier, "depth_multiplier")
-        kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
-        weights = product(kernel) * shape[-1] * mult
+        return DepthwiseArgs(depth_multiplier=mult, **window)
+
+    def infer(self, args: DepthwiseArgs, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        inferred = _slide(args, shape, self.type)
+        weights = product(args.kernel) * shape[-1] * args.depth_multiplier
         inferred.macs = product(inferred.shape) * weights
-        inferred.shape = (*inferred.shape, shape[-1] * mult)
-        return inferred, weights
+        inferred.shape = (*inferred.shape, shape[-1] * args.depth_multiplier)
+        bias = inferred.shape[-1] if args.use_bias else 0
+        inferred.trainable = weights + bias + activation_params(args.activation, inferred.shape)
+        return inferred
 
 
 class DepthwiseConv1D(_Depthwise):
     type: Literal["depthwise_conv1d"]
     rank: ClassVar[int] = 1
-
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        return _depthwise_only(self, ctx, inputs[0])
 
 
 class DepthwiseConv2D(_Depthwise):
@@ -290,32 +356,29 @@ class DepthwiseConv2D(_Depthwise):
     type: Literal["depthwise_conv2d"]
     rank: ClassVar[int] = 2
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        return _depthwise_only(self, ctx, inputs[0])
-
-
-def _depthwise_only(layer: _Depthwise, ctx: Context, shape: Shape) -> Inferred:
-    inferred, weights = layer._depthwise(ctx, shape)
-    bias = inferred.shape[-1] if layer.use_bias else 0
-    inferred.trainable = weights + bias + activation_params(layer.activation, inferred.shape)
-    return inferred
-
 
 class _Separable(_Depthwise):
     filters: IntExpr = Field(description="Output channels of the pointwise step.")
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        inferred, depthwise = self._depthwise(ctx, inputs[0])
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> DepthwiseArgs:
+        window = self._window(ctx, inputs[0])
+        mult = ctx.count(self.depth_multiplier, "depth_multiplier")
         filters = ctx.count(self.filters, "filters")
-        mid = inferred.shape[-1]
-        pointwise = mid * filters
-        spatial = inferred.shape[:-1]
-        inferred.shape = (*spatial, filters)
-        bias = filters if self.use_bias else 0
+        return DepthwiseArgs(depth_multiplier=mult, filters=filters, **window)
+
+    def infer(self, args: DepthwiseArgs, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        assert args.filters is not None
+        inferred = _slide(args, shape, self.type)
+        spatial = inferred.shape
+        depthwise = product(args.kernel) * shape[-1] * args.depth_multiplier
+        pointwise = shape[-1] * args.depth_multiplier * args.filters
+        inferred.shape = (*spatial, args.filters)
+        bias = args.filters if args.use_bias else 0
         inferred.trainable = (
-            depthwise + pointwise + bias + activation_params(self.activation, inferred.shape)
+            depthwise + pointwise + bias + activation_params(args.activation, inferred.shape)
         )
-        inferred.macs = inferred.macs + product(spatial) * pointwise
+        inferred.macs = product(spatial) * (depthwise + pointwise)
         return inferred
 
 
@@ -344,18 +407,17 @@ class _ConvTranspose(LayerBase):
     use_bias: bool = True
     activation: Activation | None = None
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        shape = inputs[0]
-        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> TransposeArgs:
+        need_rank(inputs[0], self.rank + 1, self.type)
         kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
         strides = ctx.per_axis(self.strides, "strides", self.rank)
         dilation = ctx.per_axis(self.dilation, "dilation", self.rank)
         refuse_stride_with_dilation(strides, dilation, (self.strides, self.dilation))
-        out_pad: tuple[int | None, ...] = (None,) * self.rank
+        out_pad = None
         if self.output_padding is not None:
             out_pad = ctx.per_axis(self.output_padding, "output_padding", self.rank, minimum=0)
             for a, s in zip(out_pad, strides):
-                if a >= s:  # type: ignore[operator]
+                if a >= s:
                     raise LayerError(
                         f"output_padding must be smaller than strides. Received: "
                         f"output_padding={self.output_padding}, strides={self.strides}",
@@ -363,7 +425,7 @@ class _ConvTranspose(LayerBase):
                         "out-of-range",
                     )
             if self.padding == "same" and any(
-                sizes.effective_kernel(k, d) % 2 + a == 0  # type: ignore[operator]
+                sizes.effective_kernel(k, d) % 2 + a == 0
                 for k, d, a in zip(kernel, dilation, out_pad)
             ):
                 # Keras builds it with output (W - 1)*S, but TensorFlow's 'same' transposed
@@ -378,23 +440,36 @@ class _ConvTranspose(LayerBase):
                     hint="leave output_padding out (output W*S), use an odd kernel, or "
                     "output_padding >= 1 with strides > 1",
                 )
-        filters = ctx.count(self.filters, "filters")
+        return TransposeArgs(
+            kernel=kernel,
+            strides=strides,
+            dilation=dilation,
+            padding=self.padding,
+            filters=ctx.count(self.filters, "filters"),
+            output_padding=out_pad,
+            use_bias=self.use_bias,
+            activation=resolve_activation(self.activation, self.rank + 1),
+        )
+
+    def infer(self, args: TransposeArgs, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        out_pad: tuple[int | None, ...] = args.output_padding or (None,) * self.rank
         outs, windows, formulas, conditions = [], [], [], []
         for axis, (size, k, s, d, a) in enumerate(
-            zip(shape[:-1], kernel, strides, dilation, out_pad)
+            zip(shape[:-1], args.kernel, args.strides, args.dilation, out_pad)
         ):
-            out = sizes.conv_transpose_output_size(size, k, s, self.padding, d, a)
+            out = sizes.conv_transpose_output_size(size, k, s, args.padding, d, a)  # type: ignore[arg-type]
             outs.append(out)
             formula = Formula("axis {axis}: transposed {W} -> {out}", axis=axis, W=size, out=out)
             formulas.append(formula)
-            conditions.extend(positive(out, Formula("{t} {f}", t=self.type, f=formula)))  # type: ignore[attr-defined]
+            conditions.extend(positive(out, Formula("{t} {f}", t=self.type, f=formula)))
             windows.append(Window(k, s, d, 0, transposed=True))
-        weights = product(kernel) * shape[-1] * filters
-        shape_out = (*outs, filters)
-        bias = filters if self.use_bias else 0
+        weights = product(args.kernel) * shape[-1] * args.filters
+        shape_out = (*outs, args.filters)
+        bias = args.filters if args.use_bias else 0
         return Inferred(
             shape_out,
-            trainable=weights + bias + activation_params(self.activation, shape_out),
+            trainable=weights + bias + activation_params(args.activation, shape_out),
             macs=product(shape[:-1]) * weights,
             windows=windows,
             formulas=formulas,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..symbols import as_int, is_symbolic
-from .activations import Activation, activation_params
+from ..symbols import Value, as_int, is_symbolic
+from .activations import Act, Activation, activation_params, resolve_activation
 from .base import (
     GLOBAL,
+    Args,
     Constraint,
     Context,
     Inferred,
@@ -24,7 +26,59 @@ from .base import (
     positive,
     product,
 )
-from .conv import Padding, axis_padding, explicit_pairs, slide
+from .conv import Padding, WindowArgs, axis_padding, explicit_pairs, resolve_padding, slide
+
+
+@dataclass(frozen=True)
+class DenseArgs(Args):
+    units: Value
+    use_bias: bool
+    activation: Act | None
+
+
+@dataclass(frozen=True)
+class ReshapeArgs(Args):
+    target: tuple[Value, ...]
+    """The output shape, the ``-1`` entry (if any) already worked out."""
+    open_axis: int | None
+    """Where the spec wrote -1: Keras infers that entry again, also for free sizes."""
+
+
+@dataclass(frozen=True)
+class DropoutArgs(Args):
+    rate: float
+
+
+@dataclass(frozen=True)
+class NormArgs(Args):
+    epsilon: float
+    center: bool
+    scale: bool
+    momentum: float | None = None
+    """Batch normalization's moving-average momentum; None for layer normalization."""
+
+
+@dataclass(frozen=True)
+class UpsampleArgs(Args):
+    size: tuple[int, ...]
+    interpolation: str = "nearest"
+
+
+@dataclass(frozen=True)
+class PairsArgs(Args):
+    """Zero padding or cropping: (before, after) per spatial axis."""
+
+    pairs: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class MaxoutArgs(Args):
+    pieces: Value
+    units: Value | None
+    """The dense form's output features; None in the conv form."""
+    filters: Value | None = None
+    window: WindowArgs | None = None
+    """The conv form's window (dilation 1); None in the dense form."""
 
 
 class Dense(LayerBase):
@@ -35,9 +89,16 @@ class Dense(LayerBase):
     use_bias: bool = True
     activation: Activation | None = None
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> DenseArgs:
+        return DenseArgs(
+            ctx.count(self.units, "units"),
+            self.use_bias,
+            resolve_activation(self.activation, len(inputs[0])),
+        )
+
+    def infer(self, args: DenseArgs, inputs: list[Shape]) -> Inferred:
         shape = inputs[0]
-        units = ctx.count(self.units, "units")
+        units = args.units
         features = shape[-1]
         out = (*shape[:-1], units)
         warnings = []
@@ -52,10 +113,10 @@ class Dense(LayerBase):
                     "if that is not meant",
                 )
             )
-        bias = units if self.use_bias else 0
+        bias = units if args.use_bias else 0
         return Inferred(
             out,
-            trainable=features * units + bias + activation_params(self.activation, out),
+            trainable=features * units + bias + activation_params(args.activation, out),
             macs=product(shape) * units,
             windows=None,
             warnings=warnings,
@@ -65,7 +126,7 @@ class Dense(LayerBase):
 class Flatten(LayerBase):
     type: Literal["flatten"]
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def infer(self, args: Args, inputs: list[Shape]) -> Inferred:
         shape = inputs[0]
         return Inferred((product(shape),), windows=GLOBAL if len(shape) > 1 else None)
 
@@ -76,7 +137,7 @@ class Reshape(LayerBase):
     type: Literal["reshape"]
     shape: list[IntExpr] = Field(min_length=1, max_length=8)
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> ReshapeArgs:
         total = product(inputs[0])
         target: list[Any] = []
         unknown = None
@@ -94,7 +155,6 @@ class Reshape(LayerBase):
                 )
             target.append(value)
         known = product([t for i, t in enumerate(target) if i != unknown])
-        constraints = []
         if unknown is not None:
             if isinstance(total, int) and isinstance(known, int):
                 if total % known:
@@ -107,26 +167,33 @@ class Reshape(LayerBase):
                 target[unknown] = total // known
             else:
                 target[unknown] = total / known
-        elif isinstance(total, int) and isinstance(known, int):
-            if total != known:
-                raise LayerError(
-                    f"cannot reshape {format_shape(inputs[0])} ({total} values) into "
-                    f"{self.shape} ({known} values)",
-                    "shape",
-                    "bad-reshape",
-                )
-        elif is_symbolic(total - known):
-            constraints.append(
-                Constraint("eq", total, known, "shape", f"reshape: {total} == {known}")
+        elif isinstance(total, int) and isinstance(known, int) and total != known:
+            raise LayerError(
+                f"cannot reshape {format_shape(inputs[0])} ({total} values) into "
+                f"{self.shape} ({known} values)",
+                "shape",
+                "bad-reshape",
             )
-        return Inferred(tuple(target), windows=GLOBAL, constraints=constraints)
+        return ReshapeArgs(tuple(target), unknown)
+
+    def infer(self, args: ReshapeArgs, inputs: list[Shape]) -> Inferred:
+        total = product(inputs[0])
+        known = product(args.target)
+        constraints = []
+        if args.open_axis is None and is_symbolic(total - known):
+            formula = f"reshape: {total} == {known}"
+            constraints.append(Constraint("eq", total, known, field="shape", formula=formula))
+        return Inferred(args.target, windows=GLOBAL, constraints=constraints)
 
 
 class Dropout(LayerBase):
     type: Literal["dropout"]
     rate: float = Field(0.5, ge=0, lt=1, description="Fraction of units dropped in training.")
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> DropoutArgs:
+        return DropoutArgs(self.rate)
+
+    def infer(self, args: DropoutArgs, inputs: list[Shape]) -> Inferred:
         return Inferred(inputs[0])
 
 
@@ -135,9 +202,9 @@ class _SpatialDropout(Dropout):
 
     rank: ClassVar[int]
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> DropoutArgs:
         need_rank(inputs[0], self.rank + 1, self.type)
-        return Inferred(inputs[0])
+        return DropoutArgs(self.rate)
 
 
 class SpatialDropout1D(_SpatialDropout):
@@ -164,9 +231,12 @@ class BatchNorm(LayerBase):
     center: bool = True
     scale: bool = True
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> NormArgs:
+        return NormArgs(self.epsilon, self.center, self.scale, self.momentum)
+
+    def infer(self, args: NormArgs, inputs: list[Shape]) -> Inferred:
         channels = inputs[0][-1]
-        learned = (int(self.center) + int(self.scale)) * channels
+        learned = (int(args.center) + int(args.scale)) * channels
         return Inferred(inputs[0], trainable=learned, non_trainable=2 * channels)
 
 
@@ -178,9 +248,12 @@ class LayerNorm(LayerBase):
     center: bool = True
     scale: bool = True
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> NormArgs:
+        return NormArgs(self.epsilon, self.center, self.scale)
+
+    def infer(self, args: NormArgs, inputs: list[Shape]) -> Inferred:
         channels = inputs[0][-1]
-        return Inferred(inputs[0], trainable=(int(self.center) + int(self.scale)) * channels)
+        return Inferred(inputs[0], trainable=(int(args.center) + int(args.scale)) * channels)
 
 
 class _Resize(LayerBase):
@@ -190,12 +263,15 @@ class _Resize(LayerBase):
 class _UpSampling(_Resize):
     size: PerAxis = Field(2, description="Repeat factor per spatial axis.")
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> UpsampleArgs:
+        need_rank(inputs[0], self.rank + 1, self.type)
+        size = ctx.per_axis(self.size, "size", self.rank)
+        return UpsampleArgs(size, getattr(self, "interpolation", "nearest"))
+
+    def infer(self, args: UpsampleArgs, inputs: list[Shape]) -> Inferred:
         shape = inputs[0]
-        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
-        factors = ctx.per_axis(self.size, "size", self.rank)
-        outs = tuple(d * f for d, f in zip(shape[:-1], factors))
-        return Inferred((*outs, shape[-1]), upsample=factors)
+        outs = tuple(d * f for d, f in zip(shape[:-1], args.size))
+        return Inferred((*outs, shape[-1]), upsample=args.size)
 
 
 class UpSampling1D(_UpSampling):
@@ -217,12 +293,15 @@ class UpSampling3D(_UpSampling):
 class _ZeroPadding(_Resize):
     padding: Padding = Field(1, description="P per side, one P per axis, or [before, after].")
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        shape = inputs[0]
-        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> PairsArgs:
+        need_rank(inputs[0], self.rank + 1, self.type)
         if isinstance(self.padding, str):
             raise LayerError("zero padding takes integers, not a mode", "padding", "bad-padding")
-        pairs = explicit_pairs(self.padding, self.rank)
+        return PairsArgs(explicit_pairs(self.padding, self.rank))
+
+    def infer(self, args: PairsArgs, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        pairs = args.pairs
         outs = tuple(d + lo + hi for d, (lo, hi) in zip(shape[:-1], pairs))
         windows = [Window(1, 1, 1, lo) for lo, _ in pairs]
         return Inferred((*outs, shape[-1]), windows=windows, pad_after=[hi for _, hi in pairs])
@@ -246,19 +325,22 @@ class ZeroPadding3D(_ZeroPadding):
 class _Cropping(_Resize):
     cropping: Padding = Field(description="Rows/columns removed: per side, per axis, or pairs.")
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        shape = inputs[0]
-        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> PairsArgs:
+        need_rank(inputs[0], self.rank + 1, self.type)
         if isinstance(self.cropping, str):
             raise LayerError("cropping takes integers, not a mode", "cropping", "bad-padding")
-        pairs = explicit_pairs(self.cropping, self.rank, "cropping")
+        return PairsArgs(explicit_pairs(self.cropping, self.rank, "cropping"))
+
+    def infer(self, args: PairsArgs, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        pairs = args.pairs
         outs, constraints = [], []
         for axis, (d, (lo, hi)) in enumerate(zip(shape[:-1], pairs)):
             out = d - lo - hi
             constraints.extend(
                 positive(
                     out,
-                    f"{self.type} axis {axis}: {d} - {lo} - {hi} = {out}",  # type: ignore[attr-defined]
+                    f"{self.type} axis {axis}: {d} - {lo} - {hi} = {out}",
                     "cropping",
                 )
             )
@@ -308,17 +390,11 @@ class Maxout(LayerBase):
             raise ValueError("maxout's conv form needs a kernel")
         return self
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        shape = inputs[0]
-        k = ctx.count(self.pieces, "pieces")
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> MaxoutArgs:
+        pieces = ctx.count(self.pieces, "pieces")
         if self.units is not None:
-            units = ctx.count(self.units, "units")
-            return Inferred(
-                (*shape[:-1], units),
-                trainable=(shape[-1] + 1) * units * k,
-                macs=product(shape) * units * k,
-            )
-        need_rank(shape, 3, "maxout (conv form)")
+            return MaxoutArgs(pieces, ctx.count(self.units, "units"))
+        need_rank(inputs[0], 3, "maxout (conv form)")
         if self.padding == "causal":
             raise LayerError(
                 "'causal' padding exists only for conv1d",
@@ -326,13 +402,35 @@ class Maxout(LayerBase):
                 "bad-padding",
                 hint="use 'same' or an explicit padding",
             )
-        filters = ctx.count(self.filters, "filters")  # type: ignore[arg-type]
-        kernel = ctx.per_axis(self.kernel, "kernel", 2)  # type: ignore[arg-type]
-        strides = ctx.per_axis(self.strides, "strides", 2)
-        inferred = slide(
-            shape[:-1], kernel, strides, axis_padding(self.padding, 2), (1, 1), "maxout"
+        assert self.filters is not None and self.kernel is not None
+        window = WindowArgs(
+            kernel=ctx.per_axis(self.kernel, "kernel", 2),
+            strides=ctx.per_axis(self.strides, "strides", 2),
+            dilation=(1, 1),
+            padding=resolve_padding(self.padding, 2),
         )
-        weights = product(kernel) * shape[-1] * filters * k
+        return MaxoutArgs(pieces, None, ctx.count(self.filters, "filters"), window)
+
+    def infer(self, args: MaxoutArgs, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        k = args.pieces
+        if args.units is not None:
+            return Inferred(
+                (*shape[:-1], args.units),
+                trainable=(shape[-1] + 1) * args.units * k,
+                macs=product(shape) * args.units * k,
+            )
+        window, filters = args.window, args.filters
+        assert window is not None and filters is not None
+        inferred = slide(
+            shape[:-1],
+            window.kernel,
+            window.strides,
+            axis_padding(window.padding, 2),
+            window.dilation,
+            "maxout",
+        )
+        weights = product(window.kernel) * shape[-1] * filters * k
         inferred.macs = product(inferred.shape) * weights
         inferred.shape = (*inferred.shape, filters)
         inferred.trainable = weights + filters * k

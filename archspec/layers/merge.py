@@ -7,10 +7,20 @@ instead of an error, and the engine turns the conditions into the set of valid s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from ..symbols import as_int
-from .base import Constraint, Context, Inferred, LayerBase, LayerError, Shape, format_shape
+from .base import (
+    Args,
+    Constraint,
+    Context,
+    Inferred,
+    LayerBase,
+    LayerError,
+    Shape,
+    format_shape,
+)
 
 
 def _same_size(a: Any, b: Any) -> bool | None:
@@ -54,7 +64,9 @@ def _merge_dims(kind: str, shapes: list[Shape], skip_axis: int | None) -> list[C
                 )
             if same is None:
                 constraints.append(
-                    Constraint("eq", a, b, "inputs", f"{kind} axis {axis}: {a} == {b}")
+                    Constraint(
+                        "eq", a, b, field="inputs", formula=f"{kind} axis {axis}: {a} == {b}"
+                    )
                 )
     return constraints
 
@@ -62,8 +74,8 @@ def _merge_dims(kind: str, shapes: list[Shape], skip_axis: int | None) -> list[C
 class _Elementwise(LayerBase):
     arity: ClassVar[tuple[int, int | None]] = (2, None)
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        constraints = _merge_dims(self.type, inputs, None)  # type: ignore[attr-defined]
+    def infer(self, args: Args, inputs: list[Shape]) -> Inferred:
+        constraints = _merge_dims(self.type, inputs, None)
         return Inferred(inputs[0], constraints=constraints)
 
 
@@ -94,6 +106,12 @@ class Minimum(_Elementwise):
     type: Literal["minimum"]
 
 
+@dataclass(frozen=True)
+class ConcatArgs(Args):
+    axis: int
+    """The axis joined, counted without the batch axis (0 is the first spatial axis)."""
+
+
 class Concatenate(LayerBase):
     """Stacks branches along one axis (channels by default: Inception, DenseNet, U-Net)."""
 
@@ -101,7 +119,7 @@ class Concatenate(LayerBase):
     axis: int = -1
     arity: ClassVar[tuple[int, int | None]] = (2, None)
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> ConcatArgs:
         rank = len(inputs[0])
         axis = self.axis + rank if self.axis < 0 else self.axis - 1
         if not 0 <= axis < rank:
@@ -110,6 +128,10 @@ class Concatenate(LayerBase):
                 "axis",
                 "out-of-range",
             )
+        return ConcatArgs(axis)
+
+    def infer(self, args: ConcatArgs, inputs: list[Shape]) -> Inferred:
+        axis = args.axis
         constraints = _merge_dims("concatenate", inputs, axis)
         joined: Any = 0
         for shape in inputs:

@@ -6,12 +6,14 @@ dilation 1, ``(W - F)/S + 1``, and the stride defaults to the pool size as in Ke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import (
     GLOBAL,
+    Args,
     Context,
     Inferred,
     LayerBase,
@@ -24,19 +26,41 @@ from .base import (
 from .conv import slide
 
 
+@dataclass(frozen=True)
+class PoolArgs(Args):
+    pool: tuple[int, ...]
+    strides: tuple[int, ...]
+    """The pool size unless given: Keras's default, applied here and nowhere else."""
+    padding: Literal["valid", "same"]
+
+
+@dataclass(frozen=True)
+class GlobalPoolArgs(Args):
+    keepdims: bool
+
+
+@dataclass(frozen=True)
+class SppArgs(Args):
+    levels: tuple[int, ...]
+    pooling: Literal["max", "avg"]
+
+
 class _Pool(LayerBase):
     rank: ClassVar[int]
     pool: PerAxis = Field(2, description="Pool size F.")
     strides: PerAxis | None = Field(None, description="Stride S; defaults to the pool size.")
     padding: Literal["valid", "same"] = "valid"
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
-        shape = inputs[0]
-        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> PoolArgs:
+        need_rank(inputs[0], self.rank + 1, self.type)
         pool = ctx.per_axis(self.pool, "pool", self.rank)
         strides = pool if self.strides is None else ctx.per_axis(self.strides, "strides", self.rank)
-        paddings = [self.padding] * self.rank
-        inferred = slide(shape[:-1], pool, strides, paddings, [1] * self.rank, self.type)  # type: ignore[attr-defined]
+        return PoolArgs(pool, strides, self.padding)
+
+    def infer(self, args: PoolArgs, inputs: list[Shape]) -> Inferred:
+        shape = inputs[0]
+        paddings = [args.padding] * self.rank
+        inferred = slide(shape[:-1], args.pool, args.strides, paddings, [1] * self.rank, self.type)
         inferred.shape = (*inferred.shape, shape[-1])
         return inferred
 
@@ -75,10 +99,13 @@ class _GlobalPool(LayerBase):
     rank: ClassVar[int]
     keepdims: bool = False
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> GlobalPoolArgs:
+        need_rank(inputs[0], self.rank + 1, self.type)
+        return GlobalPoolArgs(self.keepdims)
+
+    def infer(self, args: GlobalPoolArgs, inputs: list[Shape]) -> Inferred:
         shape = inputs[0]
-        need_rank(shape, self.rank + 1, self.type)  # type: ignore[attr-defined]
-        out = (*([1] * self.rank), shape[-1]) if self.keepdims else (shape[-1],)
+        out = (*([1] * self.rank), shape[-1]) if args.keepdims else (shape[-1],)
         return Inferred(out, windows=GLOBAL)
 
 
@@ -125,10 +152,17 @@ class SpatialPyramidPool(LayerBase):
     )
     pooling: Literal["max", "avg"] = "max"
 
-    def infer(self, ctx: Context, inputs: list[Shape]) -> Inferred:
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> SppArgs:
+        need_rank(inputs[0], 3, "spp")
+        if len(set(self.levels)) != len(self.levels):
+            raise LayerError(
+                f"levels must be distinct. Received: levels={self.levels}", "levels", "bad-levels"
+            )
+        return SppArgs(tuple(self.levels), self.pooling)
+
+    def infer(self, args: SppArgs, inputs: list[Shape]) -> Inferred:
         shape = inputs[0]
-        need_rank(shape, 3, "spp")
-        biggest = max(self.levels)
+        biggest = max(args.levels)
         conditions = []
         for axis, size in enumerate(shape[:-1]):
             conditions.extend(
@@ -137,11 +171,7 @@ class SpatialPyramidPool(LayerBase):
                     f"spp axis {axis}: needs {size} >= {biggest} (largest level)",
                 )
             )
-        bins = sum(level * level for level in self.levels)
-        if len(set(self.levels)) != len(self.levels):
-            raise LayerError(
-                f"levels must be distinct. Received: levels={self.levels}", "levels", "bad-levels"
-            )
+        bins = sum(level * level for level in args.levels)
         return Inferred((shape[-1] * bins,), windows=GLOBAL, constraints=conditions)
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..symbols import as_int
 
 if TYPE_CHECKING:
-    from ..report import AxisField
+    from ..sizes import ReceptiveField
 
 
 def concrete(value: Any) -> int | None:
@@ -122,11 +122,11 @@ def axes_text(values: Sequence[Any], compact: bool = True) -> str:
     return "x".join(f"({t})" if " " in t else t for t in texts)
 
 
-def field_text(rf: Sequence[AxisField] | None, compact: bool = True) -> str:
+def field_text(rf: Sequence[ReceptiveField] | None, compact: bool = True) -> str:
     """Receptive-field size per axis; ``global`` where the layer sees its whole input."""
     return "global" if rf is None else axes_text([a.size for a in rf], compact)
 
 
-def jump_text(rf: Sequence[AxisField] | None, compact: bool = True) -> str:
+def jump_text(rf: Sequence[ReceptiveField] | None, compact: bool = True) -> str:
     """Effective stride per axis; ``-`` where there is no spatial field."""
     return "-" if rf is None else axes_text([a.jump for a in rf], compact)

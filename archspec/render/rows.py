@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from ..conventions import BYTES_PER_VALUE
 
 if TYPE_CHECKING:
-    from ..report import AxisField, LayerRow, Report
+    from ..report import LayerRow, Report
+    from ..sizes import ReceptiveField
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class DisplayRow:
     non_trainable_params: Any
     macs: Any
     activation_elements: Any
-    receptive_field: tuple[AxisField, ...] | None
+    receptive_field: tuple[ReceptiveField, ...] | None
     formulas: tuple[str, ...]
     layers: int = 1
     inputs: tuple[str, ...] = ()
