@@ -832,3 +832,20 @@ def test_a_locked_folder_is_refused_naming_the_holder(tmp_path):
     other.write_text(TINY_SPEC.replace("name: tiny", "name: other"))
     line = one_line_failure(CliRunner().invoke(train, [str(other), "--out", str(tmp_path / "run")]))
     assert "holds a run of another spec ('tiny')" in line, line
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_gpu_check_dry_run_runs_everything_but_the_timing():
+    """benchmarks/gpu_check.sh --dry-run: both ResNet-50s built, equal, trained a few steps."""
+    done = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--dry-run"],
+        env={**python_env(), "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=480,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "parameters: spec 25,636,712, keras 25,636,712" in done.stdout
+    assert "ratio spec/keras" in done.stdout and "training-memory estimate" in done.stdout
+    assert "not a measurement" in done.stdout
