@@ -18,12 +18,12 @@ from .validate import diagnostics_from
 
 def parse_document(document: Document) -> tuple[Spec | None, list[Diagnostic]]:
     """Validate a loaded document; errors come back as located diagnostics."""
-    from .engine import _locate
+    from .diagnostics import locate
 
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as exc:
-        return None, _locate(diagnostics_from(exc, document.data, Spec), document)
+        return None, locate(diagnostics_from(exc, document.data, Spec), document)
     except RecursionError:
         from .diagnostics import Severity
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 __all__ = ["Diagnostic", "Severity", "SpecError", "format_path"]
 
@@ -100,3 +101,23 @@ class SpecError(Exception):
     def __init__(self, diagnostics: Iterable[Diagnostic]):
         self.diagnostics: list[Diagnostic] = list(diagnostics)
         super().__init__("\n".join(d.render() for d in self.diagnostics) or "invalid spec")
+
+
+KEY_CODES = frozenset({"unknown-key"})
+
+
+def locate(diagnostics: list[Diagnostic], source: Any) -> list[Diagnostic]:
+    """Fill in file, line and column from the document each path came from."""
+    if source is None:
+        return diagnostics
+    out = []
+    for d in diagnostics:
+        if d.line is None:
+            pos = (
+                (source.key_position(d.path) if d.code in KEY_CODES else source.position(d.path))
+                if d.path
+                else None
+            )
+            d = d.at(source.file, *(pos if pos else (None, None)))
+        out.append(d)
+    return out

@@ -1,0 +1,338 @@
+"""The walk: binds the names, expands the graph, infers every layer once, solves the sizes.
+
+Each layer's fields are resolved and inferred by its kind (``archspec.layers``); this module
+orders the work, applies the limits, and hands receptive fields (``fields``), dropped pixels
+(``tiling``) and the valid input sizes (``archspec.domain``) to the modules that own them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from ..conditions import Constraint
+from ..diagnostics import Diagnostic, Severity, SpecPath, locate
+from ..graph import INPUT, Graph, Node, expand
+from ..layers import AugmentArgs, Context, Inferred, LayerError, format_shape
+from ..layers.base import positive
+from ..limits import DEFAULT_LIMITS, Limits
+from ..report import LayerRow, Report
+from ..spec import Spec
+from ..symbols import Value, is_affine, is_symbolic, symbol
+from .binding import bind_names, input_shape, non_affine
+from .fields import Fields, ReceptiveFields, origin
+from .tiling import Tiling
+
+
+def analyze(
+    spec: Spec,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    strict: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+    **more_sizes: int,
+) -> Report:
+    """Infer every layer of ``spec``; sizes bind free symbols (H=224) or override params."""
+    bound = {**(sizes or {}), **more_sizes}
+    analysis = _Analysis(spec, bound, strict, limits)
+    try:
+        return analysis.run()
+    except RecursionError:
+        # A backstop: limits.max_nesting stops the walk long before sympy's recursion runs out.
+        return Report(
+            spec_name=spec.name,
+            file=getattr(spec.source, "file", None),
+            input_shape=(),
+            sizes=bound,
+            layers=[],
+            output=None,
+            diagnostics=locate(
+                [
+                    Diagnostic(
+                        Severity.ERROR,
+                        "limit-exceeded",
+                        "the size expressions nest too deeply to analyse",
+                        path=(),
+                        hint="bind the free sizes with --input to check concrete sizes",
+                    )
+                ],
+                spec.source,
+            ),
+        )
+
+
+class _Analysis:
+    def __init__(self, spec: Spec, sizes: Mapping[str, int], strict: bool, limits: Limits):
+        self.spec = spec
+        self.sizes = dict(sizes)
+        self.strict = strict
+        self.limits = limits
+        self.diagnostics: list[Diagnostic] = []
+        self.constraints: list[tuple[Constraint, Node | None]] = []
+        self.augmentations: list[AugmentArgs] = []
+        self.fields = ReceptiveFields(self.emit)
+        self.tiling = Tiling(self.emit, strict, limits, len(spec.input.shape) - 1)
+
+    # -- diagnostics -------------------------------------------------------------------------
+    def emit(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        path: SpecPath,
+        hint: str | None = None,
+        layer: str | None = None,
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(severity, code, message, path=path, hint=hint, layer=layer)
+        )
+
+    # -- the walk ----------------------------------------------------------------------------
+    def run(self) -> Report:
+        env = bind_names(self.spec, self.sizes, self.emit)
+        rows: list[LayerRow] = []
+        model_input = shape = input_shape(self.spec, env, self.emit) if env is not None else None
+        graph: Graph | None = None
+        if shape is not None and env is not None:
+            shape = self.augment(shape, env)
+        if shape is not None and env is not None:
+            graph, found = expand(self.spec, env, self.limits)
+            self.diagnostics.extend(found)
+        if graph is not None and shape is not None:
+            rows = self.walk(graph, shape)
+        report = Report(
+            spec_name=self.spec.name,
+            file=getattr(self.spec.source, "file", None),
+            input_shape=shape or (),
+            sizes=self.sizes,
+            layers=rows,
+            output=graph.output if graph else None,
+            model_input_shape=model_input or (),
+            augment=self.augmentations,
+            graph=graph,
+        )
+        if (
+            graph is not None
+            and shape is not None
+            and not any(d.is_error for d in self.diagnostics)
+        ):
+            report.valid_inputs = self.solve(shape)
+        report.diagnostics = locate(self.diagnostics, self.spec.source)
+        return report
+
+    def augment(
+        self, shape: tuple[Value, ...], env: Mapping[str, Value]
+    ) -> tuple[Value, ...] | None:
+        for i, aug in enumerate(self.spec.augment):
+            try:
+                args = aug.resolve(Context(env, aug.name or aug.type), shape)
+                shape = aug.infer(args, shape)
+                self.augmentations.append(args)
+            except LayerError as exc:
+                path: SpecPath = ("augment", i) + ((exc.field,) if exc.field else ())
+                self.emit(Severity.ERROR, exc.code, exc.message, path, exc.hint)
+                return None
+            for axis, size in enumerate(shape[:-1]):
+                for c in positive(size, f"{aug.type} axis {axis}: {size}"):
+                    self.constraints.append((c, None))
+        return shape
+
+    def walk(self, graph: Graph, input_shape: tuple[Value, ...]) -> list[LayerRow]:
+        shapes: dict[str, tuple[Value, ...]] = {INPUT: input_shape}
+        fields: dict[str, Fields | None] = {INPUT: origin(len(input_shape) - 1)}
+        rows: list[LayerRow] = []
+        failed: set[str] = set()
+        nesting: dict[Any, tuple[int, int]] = {}
+        errors = counted = 0
+        for node in graph.nodes:
+            errors += sum(d.is_error for d in self.diagnostics[counted:])
+            counted = len(self.diagnostics)
+            if errors >= self.limits.max_errors:
+                self.emit(
+                    Severity.ERROR,
+                    "limit-exceeded",
+                    f"more than {self.limits.max_errors} errors; the layers from here on were not "
+                    "checked",
+                    node.path,
+                    "fix the first errors, or raise --limit max_errors=N",
+                    layer=node.name,
+                )
+                break
+            if any(i in failed for i in node.inputs):
+                failed.add(node.name)
+                continue
+            inferred = self.infer(node, [shapes[i] for i in node.inputs])
+            if inferred is None:
+                failed.add(node.name)
+                continue
+            if len(inferred.shape) > 1 and not all(map(is_affine, inferred.shape[:-1])):
+                bad = next(d for d in inferred.shape[:-1] if not is_affine(d))
+                self.emit(
+                    Severity.ERROR,
+                    "bad-expression",
+                    f"layer {node.name!r}: " + non_affine(node.name, bad),
+                    node.path,
+                    layer=node.name,
+                )
+                failed.add(node.name)
+                continue
+            measured = [_complexity(d, nesting) for d in inferred.shape]
+            depth = max((m[0] for m in measured), default=0)
+            terms = max((m[1] for m in measured), default=0)
+            if depth > self.limits.max_nesting or terms > self.limits.max_terms:
+                self.emit(
+                    Severity.ERROR,
+                    "limit-exceeded",
+                    f"layer {node.name!r}: its output size nests {depth} floor/ceiling levels "
+                    f"deep in {terms} terms; free sizes are analysed up to "
+                    f"{self.limits.max_nesting} levels and {self.limits.max_terms} terms",
+                    node.path,
+                    "bind the free sizes with --input to check concrete sizes, or raise "
+                    "--limit max_nesting=N / --limit max_terms=N",
+                    node.name,
+                )
+                failed.add(node.name)
+                continue
+            shapes[node.name] = tuple(inferred.shape)
+            self.tiling.track_margins(node, inferred, shapes)
+            self.fields.note_causal(node, inferred)
+            rf = self.fields.step(node, inferred, [fields[i] for i in node.inputs])
+            fields[node.name] = rf
+            line = None
+            source = self.spec.source
+            if source is not None:
+                pos = source.position(node.path)
+                line = pos[0] if pos else None
+            rows.append(
+                LayerRow(
+                    index=len(rows),
+                    name=node.name,
+                    type=node.layer.type,  # type: ignore[attr-defined]
+                    inputs=node.inputs,
+                    output_shape=tuple(inferred.shape),
+                    trainable_params=inferred.trainable,
+                    non_trainable_params=inferred.non_trainable,
+                    macs=inferred.macs,
+                    receptive_field=rf,
+                    formulas=tuple(inferred.formulas),
+                    scope=node.scope,
+                    line=line,
+                    args=inferred.args,
+                )
+            )
+        return rows
+
+    def infer(self, node: Node, inputs: list[tuple[Value, ...]]) -> Inferred | None:
+        low, high = node.layer.arity
+        kind = node.layer.type  # type: ignore[attr-defined]
+        if len(inputs) < low or (high is not None and len(inputs) > high):
+            want = (
+                f"exactly {low}"
+                if low == high
+                else (f"at least {low}" if high is None else f"{low} to {high}")
+            )
+            self.emit(
+                Severity.ERROR,
+                "wrong-arity",
+                f"{kind} takes {want} input{'s' if want != 'exactly 1' else ''}, got {len(inputs)}",
+                (*node.path, "inputs"),
+                layer=node.name,
+            )
+            return None
+        try:
+            args = node.layer.resolve(Context(node.env, node.name), inputs)
+            inferred = node.layer.infer(args, inputs)
+            inferred.args = args
+        except LayerError as exc:
+            path = (*node.path, exc.field) if exc.field else node.path
+            shapes = ", ".join(format_shape(s) for s in inputs)
+            self.emit(
+                Severity.ERROR,
+                exc.code,
+                f"layer {node.name!r} ({kind}, input {shapes}): {exc.message}",
+                path,
+                exc.hint,
+                node.name,
+            )
+            return None
+        for c in inferred.constraints:
+            self.constraints.append((c, node))
+        for warning in inferred.warnings:
+            self.emit(
+                Severity.WARNING,
+                warning.code,
+                f"layer {node.name!r}: {warning.message}",
+                node.path,
+                warning.hint,
+                node.name,
+            )
+        self.tiling.check(node, inferred)
+        return inferred
+
+    # -- valid sizes -------------------------------------------------------------------------
+    def solve(self, shape: tuple[Value, ...]) -> dict[str, Any]:
+        free = [str(s) for d in shape if is_symbolic(d) for s in d.free_symbols]  # type: ignore[union-attr]
+        names = sorted(set(free))
+        if not names:
+            return {}
+        from .. import domain
+
+        symbols = [symbol(n) for n in names]
+        constraints = [
+            replace(c, label=node.name if node else "augment") for c, node in self.constraints
+        ]
+        declared = self.spec.symbols
+        result = domain.valid_sizes_by_symbol(
+            constraints,
+            symbols,
+            minimum={n: (declared[n].min or 1) if n in declared else 1 for n in names},
+            maximum={n: declared[n].max if n in declared else None for n in names},
+        )
+        sets = {n: result[n] for n in names if n in result.sizes}
+        for coupled in result.coupled:
+            self.emit(
+                Severity.NOTE,
+                "coupled-sizes",
+                f"sizes are valid only when {coupled.lhs} == {coupled.rhs} "
+                f"(at layer {coupled.label!r}); the per-size sets above ignore this",
+                ("input", "shape"),
+            )
+        for name, sizes in sets.items():
+            if sizes.is_empty and not sizes.exact:
+                # Sizes were tried one by one up to a bound: larger ones may well be valid.
+                self.emit(
+                    Severity.WARNING,
+                    "no-valid-size",
+                    f"no size of {name} up to {sizes.checked_up_to} makes every layer valid; "
+                    "larger sizes were not checked",
+                    ("input", "shape"),
+                    f"check a larger size with --input {name}=...",
+                )
+            elif sizes.is_empty:
+                self.emit(
+                    Severity.ERROR,
+                    "no-valid-size",
+                    f"no size of {name} makes every layer valid",
+                    ("input", "shape"),
+                    "check the layers that shrink the input the most",
+                )
+        self.tiling.check_symbolic(sets)
+        return sets
+
+
+def _complexity(value: Any, memo: dict[Any, tuple[int, int]]) -> tuple[int, int]:
+    """Levels of floor, ceiling, Mod, Max and Min in a size, and its terms with repetition.
+
+    Memoized on the shared sub-expressions, so linear in the distinct ones even when the terms
+    counted with repetition are exponentially many.
+    """
+    if isinstance(value, int) or not getattr(value, "args", None):
+        return 0, 1
+    found = memo.get(value)
+    if found is None:
+        parts = [_complexity(a, memo) for a in value.args]
+        level = 0 if value.is_Add or value.is_Mul or value.is_Pow else 1
+        found = (max(p[0] for p in parts) + level, 1 + sum(p[1] for p in parts))
+        memo[value] = found
+    return found
