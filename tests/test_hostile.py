@@ -1291,3 +1291,30 @@ def test_paths_longer_than_path_max_in_a_walk(tmp_path: Path) -> None:
 def test_output_to_a_folder_that_does_not_exist_is_misuse(tmp_path: Path, args: list[str]) -> None:
     code, output = run_main(command_line(args, "", str(tmp_path)))
     assert code == 2 and "--output" in output and "Traceback" not in output, output
+
+
+# --- 8. the views cost what the analysis costs ---------------------------------------------
+
+
+def _symbolic_filters(count: int) -> str:
+    rows = [f"{{type: conv2d, filters: s{i}, kernel: 1}}" for i in range(count)]
+    symbols = ", ".join(f"s{i}: {{min: 1}}" for i in range(count))
+    return spec(rows, "[8, 8, 1]", f"symbols: {{{symbols}}}\n")
+
+
+def test_report_cost_grows_linearly_with_symbolic_layers() -> None:
+    """Totals once summed term by term, and sympy orders a sum's terms by monomials as long as
+    its symbols: both quadratic, a minute for 2,000 layers. Eight times the layers must stay
+    well under 64 times the time."""
+    from archspec import loads
+
+    def seconds(count: int) -> float:
+        report = analyze(loads(_symbolic_filters(count)))
+        start = time.perf_counter()
+        report.to_json()
+        report.to_text()
+        return time.perf_counter() - start
+
+    seconds(10)  # sympy's caches and printers warmed up
+    small, large = seconds(40), seconds(320)
+    assert large < 20 * small, (small, large)
