@@ -383,9 +383,10 @@ def test_invalid_spec_prints_diagnostics_not_a_traceback(tmp_path: Path) -> None
     assert isinstance(result.exception, SystemExit)
 
 
-def test_missing_file_exits_1_without_a_traceback(tmp_path: Path) -> None:
+def test_missing_file_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    """A path that does not exist is a misused command, as in ``archspec check``."""
     result = CliRunner().invoke(report_command, [str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert isinstance(result.exception, SystemExit)
 
 
