@@ -6,6 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARCHSPEC := $(VENV)/bin/archspec
 SPEC ?= specs/lenet5.yaml
+MINUTES ?= 10
 
 .PHONY: setup demo test lint bench fuzz readme clean
 
@@ -34,7 +35,7 @@ bench: setup
 	$(PY) benchmarks/check_speed.py
 
 fuzz: setup
-	$(PY) scripts/fuzz.py --minutes 5
+	$(PY) scripts/fuzz.py --minutes $(MINUTES)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -1318,3 +1318,100 @@ def test_report_cost_grows_linearly_with_symbolic_layers() -> None:
     seconds(10)  # sympy's caches and printers warmed up
     small, large = seconds(40), seconds(320)
     assert large < 20 * small, (small, large)
+
+
+# --- 9. generators of round two's classes, for the fuzz tests here and scripts/fuzz.py ------
+
+DIVISORS = ["(W-W)", "(H-H)", "W", "(H-3)", "(2*W-W-W)", "0", "(W-W+2)", "min(W, W) - W"]
+PRODUCTS = ["H*W", "H*H", "(H+1)*(W-1)", "H*H*H*H*H", "max(H, W)*2", "H*3", "W//2*H"]
+NUMBERS = [1.0e20, 1.0e200, 1.0e300, 4.0, 1.0e12, 1.0e13, -3.0, float("inf"), float("nan")]
+
+
+@st.composite
+def round_two_specs(draw: st.DrawFn) -> tuple[str, str]:
+    """Specs of the classes round two found, mixed: squared param chains, symbolic divisors,
+    non-affine sizes, huge and non-finite numbers anywhere a number goes, hostile text in
+    keys, names and values, many symbolic layers. Returns the file's text and name."""
+    shape: list[Any] = [draw(st.sampled_from(["H", "16", "W"])), "W", 1]
+    tree: dict[str, Any] = {"archspec": 1, "name": "r2", "input": {"shape": shape}}
+    layers: list[Any] = [{"type": "conv2d", "filters": 2, "kernel": 3}, {"type": "flatten"}]
+    tree["layers"] = layers
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(
+            st.sampled_from(["squares", "divisor", "product", "number", "text", "wide", "train"])
+        )
+        if kind == "squares":
+            count = draw(st.integers(1, 20))
+            tree["symbols"] = {"H": {"min": 1}}
+            tree["params"] = {
+                f"p{i}": "H*H" if i == 0 else f"p{i - 1}*p{i - 1}" for i in range(count)
+            }
+            shape[0] = f"p{count - 1}"
+        elif kind == "divisor":
+            op = draw(st.sampled_from(["//", "%", "/"]))
+            shape[draw(st.integers(0, 1))] = f"H{op}{draw(st.sampled_from(DIVISORS))}"
+        elif kind == "product":
+            where = draw(st.sampled_from(["shape", "kernel", "strides", "filters", "padding"]))
+            value = draw(st.sampled_from(PRODUCTS))
+            if where == "shape":
+                shape[draw(st.integers(0, 2))] = value
+            else:
+                layers[0][where] = value
+        elif kind == "number":
+            value = draw(st.sampled_from(NUMBERS))
+            where = draw(st.sampled_from(["shape", "filters", "units", "param", "repeat"]))
+            if where == "shape":
+                shape[draw(st.integers(0, 2))] = value
+            elif where == "units":
+                layers.append({"type": "dense", "units": value})
+            elif where == "param":
+                tree["params"] = {"p": value}
+                layers[0]["filters"] = "p"
+            elif where == "repeat":
+                tree["blocks"] = {"b": {"layers": [{"type": "dense", "units": 2}]}}
+                layers.append({"type": "block", "block": "b", "repeat": value})
+            else:
+                layers[0]["filters"] = value
+        elif kind == "text":
+            where = draw(st.sampled_from(PLACES))
+            text = draw(hostile_text)
+            tree = {**tree, **injected_spec(where, text)} if where == "key" else tree
+            if where != "key":
+                layers[0][draw(st.sampled_from(["name", "activation", "type", text]))] = text
+        elif kind == "wide":
+            count = draw(st.integers(1, 60))
+            tree["symbols"] = {f"s{i}": {"min": 1} for i in range(count)}
+            layers[:0] = [{"type": "conv2d", "filters": f"s{i}", "kernel": 1} for i in range(count)]
+        else:
+            tree["train"] = {
+                "epochs": draw(st.sampled_from([1, 1.0e20, 10**29])),
+                "optimizer": {"type": "adam", "learning_rate": draw(st.sampled_from(NUMBERS))},
+            }
+    as_json = draw(st.booleans()) or kind == "text"
+    if as_json:
+        return json.dumps(tree), "spec.json"  # NaN and Infinity, which the loader refuses
+    return dump_yaml(tree), "spec.yaml"
+
+
+@fuzz(80)
+@given(round_two_specs())
+def test_round_two_classes_give_diagnostics(case: tuple[str, str]) -> None:
+    pipeline(*case)
+
+
+@fuzz(25)
+@given(round_two_specs(), st.integers(0, 10**6))
+def test_round_two_classes_in_every_command(case: tuple[str, str], pick: int) -> None:
+    text, name = case
+    commands = spec_commands()
+    template = commands[pick % len(commands)]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_text(text)
+        start = time.perf_counter()
+        code, output = run_main(command_line(template, str(path), folder))
+        seconds = time.perf_counter() - start
+    assert code in (0, 1), output
+    assert "Traceback" not in output
+    assert_no_injection(output)
+    assert seconds < 5 * SECONDS, (template, seconds)
