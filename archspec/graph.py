@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic, Severity, SpecPath
 from .expr import ExprError, did_you_mean, parse_expression
 from .layers import LayerBase
 from .limits import DEFAULT_LIMITS, Limits
-from .spec import BlockUse, Spec
+from .spec import BlockArg, BlockUse, Spec
 from .symbols import Value, as_int
 
 INPUT = "input"
@@ -169,7 +169,7 @@ class _Expander:
             if isinstance(entry, BlockUse):
                 prev = self.use_block(entry, here, prefix, prev, env, scope, stack, use_path)
                 continue
-            name = prefix + (entry.name or self.auto_name(entry.type))  # type: ignore[attr-defined]
+            name = prefix + (entry.name or self.auto_name(entry.type))
             if name in self.names or name in self.aliases:
                 self.error(
                     "duplicate-name",
@@ -236,7 +236,7 @@ class _Expander:
             here,
             repeat
             + sum(_cost(raw) for raw in use.args.values())
-            + sum(_cost(arg.default) for arg in block.args.values()),
+            + sum(_cost(arg.default) for arg in block.args.values() if isinstance(arg, BlockArg)),
         )
         args = self.block_args(use, block, env, here)
         if args is None:
@@ -268,7 +268,7 @@ class _Expander:
         self.aliases[prefix + base] = prev
         return prev
 
-    def block_args(self, use: BlockUse, block, env, here: SpecPath) -> dict[str, Value] | None:  # type: ignore[no-untyped-def]
+    def block_args(self, use: BlockUse, block, env, here: SpecPath) -> dict[str, Value] | None:
         args: dict[str, Value] = {}
         ok = True
         for key in use.args:

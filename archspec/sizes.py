@@ -34,6 +34,11 @@ def _tidy(value: Value) -> Value:
     return value if n is None else n
 
 
+def _integral(a: Value) -> bool:
+    """A sympy expression known to be an integer (ints took the fast path already)."""
+    return getattr(a, "is_integer", False) is True
+
+
 def floordiv(a: Value, b: int) -> Value:
     """``floor(a / b)``, exact for symbols (sympy's ``//`` is not defined on expressions).
 
@@ -45,7 +50,7 @@ def floordiv(a: Value, b: int) -> Value:
     n = as_int(a)
     if n is not None:
         return n // b
-    if b == 1 and a.is_integer:
+    if b == 1 and _integral(a):
         return a  # what sympy returns, without its ~5 ms of assumption queries per call
     import sympy
 
@@ -63,7 +68,7 @@ def ceildiv(a: Value, b: int) -> Value:
     n = as_int(a)
     if n is not None:
         return -(-n // b)
-    if b == 1 and a.is_integer:
+    if b == 1 and _integral(a):
         return a
     import sympy
 
@@ -74,7 +79,7 @@ def _mod(a: Value, b: int) -> Value:
     n = as_int(a)
     if n is not None:
         return n % b
-    if b == 1 and a.is_integer:
+    if b == 1 and _integral(a):
         return 0
     # a - b*floor(a/b), not sympy.Mod: the same value, built several times faster, since
     # Mod's evaluation queries sympy's assumptions at length on nested sizes.
@@ -110,18 +115,10 @@ def conv_output_size(
     keff = effective_kernel(kernel, dilation)
     if padding in ("same", "causal"):
         return ceildiv(size, stride)
-    span = size - keff if padding == "valid" else size + sum(padding) - keff  # type: ignore[arg-type]
+    before, after = (0, 0) if isinstance(padding, str) else padding
+    span = size + before + after - keff
     # Stride 1 needs no rounding: skipping floor() spares sympy an integrality query per layer.
     return span + 1 if stride == 1 else floordiv(span, stride) + 1
-
-
-def pool_output_size(size: Value, pool: int, stride: int, padding: Padding = "valid") -> Value:
-    """Pooling is a convolution's window without weights: ``floor((W - F)/S) + 1``.
-
-    >>> pool_output_size(24, 2, 2), pool_output_size(5, 2, 2, "same")
-    (12, 3)
-    """
-    return conv_output_size(size, pool, stride, padding)
 
 
 def conv_transpose_output_size(
@@ -219,7 +216,7 @@ def dropped_pixels(
     elif padding == "causal":
         before, after = keff - 1, 0
     else:
-        before, after = padding  # type: ignore[misc]
+        before, after = padding
     rem = _mod(size + before + after - keff, stride)
     # The uncovered tail is the last `rem` positions of the padded input; the padding after
     # the input comes first off it. Unless the first window lies wholly in the padding
@@ -230,7 +227,7 @@ def dropped_pixels(
         return 0
     n = as_int(size)
     if n is not None:
-        tail = max(rem - after, 0)  # type: ignore[operator]
+        tail = max(rem - after, 0)
         return min(tail, n) if before >= keff else tail
     import sympy
 
@@ -298,7 +295,6 @@ __all__ = [
     "dropped_pixels",
     "effective_kernel",
     "floordiv",
-    "pool_output_size",
     "receptive_field_step",
     "same_padding",
 ]

@@ -108,8 +108,8 @@ def _measure(value: object, memo: dict[object, tuple[int, int, int]]) -> tuple[i
         elif kind == "Pow":
             # Division by sizes is refused, so exponents are whole; any other counts as huge.
             exponent = args[1]
-            whole = getattr(exponent, "is_Integer", False) and int(exponent) >= 0  # type: ignore[call-overload]
-            degree = parts[0][0] * int(exponent) if whole else MAX_DEGREE + 1  # type: ignore[call-overload]
+            whole = getattr(exponent, "is_Integer", False) and int(exponent) >= 0
+            degree = parts[0][0] * int(exponent) if whole else MAX_DEGREE + 1
         else:
             degree = max(p[0] for p in parts)
         out = (degree, terms, biggest)

@@ -196,7 +196,8 @@ class TrainConfig(_Strict):
         description="Blend one-hot targets with the uniform distribution (categorical loss).",
     )
     metrics: list[Metric] = Field(
-        default_factory=lambda: ["accuracy"], description="Metrics logged besides the loss."
+        default_factory=lambda: ["accuracy"],
+        description="Metrics logged besides the loss.",
     )
     epochs: int = Field(10, gt=0, description="Number of passes over the training data.")
     batch_size: int = Field(32, gt=0, description="Images per optimizer step (global batch).")

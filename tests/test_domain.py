@@ -19,7 +19,6 @@ from archspec.sizes import (
     conv_output_size,
     conv_transpose_output_size,
     dropped_pixels,
-    pool_output_size,
 )
 
 H = sympy.Symbol("H", integer=True, positive=True)
@@ -48,7 +47,7 @@ def lenet(h) -> list:
     for _ in range(2):
         h = conv_output_size(h, 5)
         out.append(("ge", h, 1))
-        h = pool_output_size(h, 2, 2)
+        h = conv_output_size(h, 2, 2)
         out.append(("ge", h, 1))
     return out
 
@@ -65,7 +64,7 @@ def unet(h, levels: int = 4, transposed: bool = False) -> list:
     for _ in range(levels):
         h = conv(h)
         skips.append(h)
-        h = pool_output_size(h, 2, 2)
+        h = conv_output_size(h, 2, 2)
         out.append(("ge", h, 1))
     h = conv(h)
     for skip in reversed(skips):
@@ -367,7 +366,7 @@ def chain(layers: list) -> Net:
                 _, p, s, pad, strict = op
                 if strict:
                     out.append(("eq", dropped_pixels(h, p, s, pad), 0))
-                h = pool_output_size(h, p, s, pad)
+                h = conv_output_size(h, p, s, pad)
             elif kind == "tconv":
                 _, k, s, pad, a = op
                 h = conv_transpose_output_size(h, k, s, pad, 1, None if a is None else a % s)

@@ -19,7 +19,6 @@ from archspec.sizes import (
     dropped_pixels,
     effective_kernel,
     floordiv,
-    pool_output_size,
     receptive_field_step,
     same_padding,
 )
@@ -62,7 +61,7 @@ def test_lecture_network() -> None:
     seen = []
     size = 28
     for step in ("conv", "pool", "conv", "pool"):
-        size = conv_output_size(size, 5) if step == "conv" else pool_output_size(size, 2, 2)
+        size = conv_output_size(size, 5) if step == "conv" else conv_output_size(size, 2, 2)
         seen.append(size)
     assert seen == [24, 12, 8, 4]
 
@@ -135,7 +134,7 @@ def test_conv_output_counts_windows(
 def test_pool_output_counts_windows(size: int, pool: int, stride: int, padding: str) -> None:
     pads = oracle_pads(size, pool, stride, padding)  # type: ignore[arg-type]
     starts = window_starts(size, pool, stride, pads)
-    out = pool_output_size(size, pool, stride, padding)  # type: ignore[arg-type]
+    out = conv_output_size(size, pool, stride, padding)  # type: ignore[arg-type]
     assert out == len(starts) if starts else out < 1
 
 
@@ -195,9 +194,9 @@ def test_pool_matches_keras(keras_shapes, size, pool, stride, padding) -> None:
             (1, size, 2), (pool,), (stride,), padding
         )
     except ValueError:
-        assert pool_output_size(size, pool, stride, padding) < 1
+        assert conv_output_size(size, pool, stride, padding) < 1
         return
-    assert shape[1] == pool_output_size(size, pool, stride, padding)
+    assert shape[1] == conv_output_size(size, pool, stride, padding)
 
 
 @pytest.mark.keras
@@ -248,8 +247,8 @@ def test_symbolic_equals_int(form, kernel, stride, dilation, padding, n) -> None
     )
     if isinstance(padding, str) and padding != "causal":
         same(
-            pool_output_size(sym, kernel, stride, padding),
-            pool_output_size(num, kernel, stride, padding),
+            conv_output_size(sym, kernel, stride, padding),
+            conv_output_size(num, kernel, stride, padding),
         )
         a = n % stride if n % 3 else None
         same(

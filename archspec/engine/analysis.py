@@ -208,7 +208,7 @@ class _Analysis:
                 LayerRow(
                     index=len(rows),
                     name=node.name,
-                    type=node.layer.type,  # type: ignore[attr-defined]
+                    type=node.layer.type,
                     inputs=node.inputs,
                     output_shape=tuple(inferred.shape),
                     trainable_params=inferred.trainable,
@@ -225,7 +225,7 @@ class _Analysis:
 
     def infer(self, node: Node, inputs: list[tuple[Value, ...]]) -> Inferred | None:
         low, high = node.layer.arity
-        kind = node.layer.type  # type: ignore[attr-defined]
+        kind = node.layer.type
         if len(inputs) < low or (high is not None and len(inputs) > high):
             want = (
                 f"exactly {low}"

@@ -59,8 +59,9 @@ class ReceptiveFields:
             return tuple(out)
         if not inferred.windows:
             return fields
+        assert not isinstance(inferred.windows, str)
         out = []
-        for f, w in zip(fields, inferred.windows):  # type: ignore[arg-type]
+        for f, w in zip(fields, inferred.windows):
             if w.transposed:
                 jump = _div(f.jump, w.stride)
                 size = f.size + (effective_kernel(w.kernel, w.dilation) - 1) * jump
