@@ -16,11 +16,24 @@ import importlib
 import sys
 from typing import Any
 
-__all__ = ["BuildError", "BuiltModel", "Maxout", "SpatialPyramidPooling", "build", "build_model"]
+__all__ = [
+    "BuildError",
+    "BuiltModel",
+    "LayerScale",
+    "Maxout",
+    "SamePadding",
+    "SpatialPyramidPooling",
+    "StochasticDepth",
+    "build",
+    "build_model",
+]
 
 _WHERE = {
+    "LayerScale": "builders.custom",
     "Maxout": "builders.custom",
+    "SamePadding": "builders.custom",
     "SpatialPyramidPooling": "builders.custom",
+    "StochasticDepth": "builders.custom",
     "BuildError": "builders.model",
     "BuiltModel": "builders.model",
     "build": "builders.model",

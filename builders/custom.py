@@ -1,6 +1,6 @@
 """Layer kinds Keras lacks, written with ``keras.ops`` only so they run on any backend.
 
-Both are registered serializables: a saved model that uses them loads with
+All are registered serializables: a saved model that uses them loads with
 ``keras.saving.load_model(path, safe_mode=True)`` and no ``custom_objects``, as long as this
 module has been imported (``builders`` imports it).
 """
@@ -13,7 +13,7 @@ from typing import Any
 import keras
 from keras import ops
 
-__all__ = ["Maxout", "SpatialPyramidPooling"]
+__all__ = ["LayerScale", "Maxout", "SamePadding", "SpatialPyramidPooling", "StochasticDepth"]
 
 PairPadding = tuple[tuple[int, int], tuple[int, int]]
 
@@ -153,3 +153,123 @@ class SpatialPyramidPooling(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "levels": list(self.levels), "pooling": self.pooling}
+
+
+@keras.saving.register_keras_serializable(package="archspec")
+class LayerScale(keras.layers.Layer):
+    """Touvron et al. 2021 (CaiT), ConvNeXt: a learned scale per channel, ``x * gamma``.
+
+    ``gamma`` starts at ``init`` (1e-6 in ConvNeXt), so a residual branch starts near zero
+    and the block near the identity.
+
+    Returns:
+        The input's shape.
+    """
+
+    def __init__(self, init: float = 1e-6, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.init = float(init)
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(
+                f"LayerScale needs a known last (channel) axis. Received: input_shape={input_shape}"
+            )
+        self.gamma = self.add_weight(
+            name="gamma",
+            shape=(channels,),
+            initializer=keras.initializers.Constant(self.init),
+            trainable=True,
+        )
+
+    def call(self, inputs: Any) -> Any:
+        return inputs * ops.cast(self.gamma, inputs.dtype)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "init": self.init}
+
+
+@keras.saving.register_keras_serializable(package="archspec")
+class StochasticDepth(keras.layers.Layer):
+    """Huang et al. 2016, drop-path: in training each example's branch is dropped with
+    probability ``rate`` and the kept ones scaled by ``1/(1 - rate)``; the identity otherwise.
+
+    Returns:
+        The input's shape.
+    """
+
+    def __init__(self, rate: float = 0.1, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"rate must be in [0, 1). Received: rate={rate}")
+        self.rate = float(rate)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not training or self.rate == 0:
+            return inputs
+        keep = 1.0 - self.rate
+        shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
+        draw = keras.random.uniform(shape, seed=self.seed_generator, dtype=inputs.dtype)
+        mask = ops.floor(keep + draw)
+        return inputs / keep * mask
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="archspec")
+class SamePadding(keras.layers.Layer):
+    """Zeros as TensorFlow's 'same' window of ``kernel`` and ``strides`` would add them,
+    computed from the runtime size: Keras Applications' ``correct_pad`` at every size.
+
+    Used where the spatial size is left free when the model is built (a fixed size becomes
+    a plain ``ZeroPadding2D``). Per axis the total is ``max(F - S, 0)`` when S divides the
+    size, else ``max(F - W mod S, 0)``; the odd zero goes after.
+
+    Returns:
+        ``(batch, padded sizes..., channels)``; spatial sizes ``None`` when not known.
+    """
+
+    def __init__(self, kernel: Sequence[int], strides: Sequence[int], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.kernel = tuple(int(k) for k in kernel)
+        self.strides = tuple(int(s) for s in strides)
+
+    def _pairs(self, sizes: Sequence[Any]) -> list[tuple[Any, Any]]:
+        pairs = []
+        for size, k, s in zip(sizes, self.kernel, self.strides):
+            rem = size % s
+            total = ops.maximum(k - ops.where(rem == 0, s, rem), 0)
+            pairs.append((total // 2, total - total // 2))
+        return pairs
+
+    def call(self, inputs: Any) -> Any:
+        shape = ops.shape(inputs)
+        pairs = self._pairs(shape[1:-1])
+        return ops.pad(inputs, [(0, 0), *pairs, (0, 0)])
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        spatial = []
+        for size, k, s in zip(input_shape[1:-1], self.kernel, self.strides):
+            if size is None:
+                spatial.append(None)
+                continue
+            rem = size % s
+            spatial.append(size + max(k - (s if rem == 0 else rem), 0))
+        return (input_shape[0], *spatial, input_shape[-1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "kernel": list(self.kernel),
+            "strides": list(self.strides),
+        }

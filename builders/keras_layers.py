@@ -23,17 +23,22 @@ from archspec.layers.conv import AxisPadding, ConvArgs, DepthwiseArgs, Transpose
 from archspec.layers.core import (
     DenseArgs,
     DropoutArgs,
+    LayerScaleArgs,
     MaxoutArgs,
+    NormalizationArgs,
     NormArgs,
     PairsArgs,
+    RescaleArgs,
     ReshapeArgs,
+    SamePadArgs,
+    StochasticDepthArgs,
     UpsampleArgs,
 )
 from archspec.layers.merge import ConcatArgs
 from archspec.layers.pooling import GlobalPoolArgs, PoolArgs, SppArgs
 from archspec.symbols import Value, as_int
 
-from .custom import Maxout, SpatialPyramidPooling
+from .custom import LayerScale, Maxout, SamePadding, SpatialPyramidPooling, StochasticDepth
 
 __all__ = [
     "AUGMENTATIONS",
@@ -54,6 +59,8 @@ KERAS_ACTIVATIONS = frozenset(
         "selu",
         "sigmoid",
         "hard_sigmoid",
+        "hard_swish",
+        "hard_silu",
         "tanh",
         "softmax",
         "softplus",
@@ -252,10 +259,18 @@ def _reshape(args: ReshapeArgs, t: Target) -> list[Any]:
 
 
 def _pairs(cls: type, arg: str) -> Maker:
-    """Zero padding and cropping: (before, after) per axis."""
+    """Zero padding and cropping: (before, after) per axis.
+
+    'same' zero padding on a size left free is computed when the model runs (``SamePadding``);
+    on a known size it is the plain Keras layer with the amounts the engine worked out.
+    """
 
     def make(args: PairsArgs, t: Target) -> list[Any]:
-        return [cls(**{arg: _pairs_arg(args.pairs)}, **t.kw())]
+        pairs = tuple(tuple(as_int(p) for p in pair) for pair in args.pairs)
+        if any(p is None for pair in pairs for p in pair):
+            assert isinstance(args, SamePadArgs)
+            return [SamePadding(args.kernel, args.strides, **t.kw())]
+        return [cls(**{arg: _pairs_arg(pairs)}, **t.kw())]  # type: ignore[arg-type]
 
     return make
 
@@ -294,9 +309,37 @@ def _activation_kind(args: Act, t: Target) -> list[Any]:
 
 def _dropout(cls: type) -> Maker:
     def make(args: DropoutArgs, t: Target) -> list[Any]:
+        if args.noise_shape is not None:
+            return [cls(args.rate, noise_shape=(None, *args.noise_shape), **t.kw())]
         return [cls(args.rate, **t.kw())]
 
     return make
+
+
+def _channels_arg(value: float | tuple[float, ...]) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _rescaling(args: RescaleArgs, t: Target) -> list[Any]:
+    return [
+        L.Rescaling(scale=_channels_arg(args.scale), offset=_channels_arg(args.offset), **t.kw())
+    ]
+
+
+def _normalization(args: NormalizationArgs, t: Target) -> list[Any]:
+    """Without statistics the layer is adapted on the training data before fitting."""
+    if args.mean is None:
+        return [L.Normalization(axis=-1, **t.kw())]
+    mean, variance = _channels_arg(args.mean), _channels_arg(args.variance)  # type: ignore[arg-type]
+    return [L.Normalization(axis=-1, mean=mean, variance=variance, **t.kw())]
+
+
+def _layer_scale(args: LayerScaleArgs, t: Target) -> list[Any]:
+    return [LayerScale(args.init, **t.kw())]
+
+
+def _stochastic_depth(args: StochasticDepthArgs, t: Target) -> list[Any]:
+    return [StochasticDepth(args.rate, **t.kw())]
 
 
 def _batch_norm(args: NormArgs, t: Target) -> list[Any]:
@@ -334,7 +377,7 @@ L = keras.layers
 
 ACTIVATION_KINDS = (
     "activation", "relu", "relu6", "leaky_relu", "elu", "softmax", "sigmoid", "tanh", "gelu",
-    "swish", "prelu",
+    "swish", "hard_sigmoid", "hard_swish", "prelu",
 )  # fmt: skip
 
 KERAS_LAYERS: dict[str, Maker] = {
@@ -368,6 +411,10 @@ KERAS_LAYERS: dict[str, Maker] = {
     "spatial_dropout1d": _dropout(L.SpatialDropout1D),
     "spatial_dropout2d": _dropout(L.SpatialDropout2D),
     "spatial_dropout3d": _dropout(L.SpatialDropout3D),
+    "stochastic_depth": _stochastic_depth,
+    "rescaling": _rescaling,
+    "normalization": _normalization,
+    "layer_scale": _layer_scale,
     "batch_norm": _batch_norm,
     "layer_norm": _layer_norm,
     "upsampling1d": _upsampling(L.UpSampling1D),

@@ -32,6 +32,7 @@ import keras
 import tensorflow as tf
 
 from archspec.training_config import ReduceOnPlateau, TrainConfig
+from builders.adapt import adapt_normalization
 from builders.atomic import WriteError, atomic_write
 from builders.callbacks import AtomicModelCheckpoint, RunBackup, read_backup_state
 from builders.data import DataSplits, load_data, model_io
@@ -137,6 +138,7 @@ def train_model(
                 if isinstance(data, DataSplits)
                 else _load_for(net, config, data, skip_bad_images)
             )
+            adapt_normalization(net, splits.train)
             if config.loss == "categorical_crossentropy":
                 splits = _one_hot(splits)
             steps = -(-splits.num_train // splits.batch_size)

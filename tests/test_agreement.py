@@ -358,6 +358,75 @@ CORNERS = [
         ],
     },
     {
+        "id": "squeeze-excite",
+        "input": [8, 8, 4],
+        "layers": [
+            {"name": "x", "type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+            {"name": "squeeze", "type": "global_avg_pool2d", "keepdims": True},
+            {"name": "reduce", "type": "conv2d", "filters": 2, "kernel": 1, "activation": "relu"},
+            {"name": "gate", "type": "conv2d", "filters": 4, "kernel": 1},
+            {"name": "shift", "type": "rescaling", "scale": 1, "offset": 3},
+            {"name": "cap", "type": "relu", "max_value": 6.0},
+            {"name": "sixth", "type": "rescaling", "scale": 0.16666666666666666},
+            {"name": "excite", "type": "multiply", "inputs": ["x", "sixth"]},
+        ],
+    },
+    {
+        "id": "broadcasting-merges",
+        "input": [6, 5, 3],
+        "layers": [
+            {"name": "col", "type": "avg_pool2d", "pool": [6, 1]},
+            {"name": "row", "type": "avg_pool2d", "pool": [1, 5], "inputs": ["input"]},
+            {"name": "one", "type": "global_max_pool2d", "keepdims": True, "inputs": ["input"]},
+            {"name": "sum", "type": "add", "inputs": ["col", "row"]},
+            {"name": "diff", "type": "subtract", "inputs": ["one", "sum"]},
+            {"name": "mean", "type": "average", "inputs": ["diff", "col", "one"]},
+            {"name": "most", "type": "maximum", "inputs": ["row", "mean"]},
+            {"name": "least", "type": "minimum", "inputs": ["one", "most", "input"]},
+        ],
+    },
+    {
+        "id": "rescaling-normalization-dropout-noise",
+        "input": [5, 4, 3],
+        "layers": [
+            {"type": "rescaling", "scale": 0.00392156862745098},
+            {"type": "rescaling", "scale": [1, 2, 3], "offset": [-1, 0, 1]},
+            {"type": "normalization"},
+            {"type": "normalization", "mean": [0.485, 0.456, 0.406], "variance": 0.05},
+            {"type": "normalization", "mean": 0.5, "variance": 0.25},
+            {"type": "dropout", "rate": 0.2, "noise_shape": [1, 1, 1]},
+            {"type": "dropout", "rate": 0.3, "noise_shape": [1, 1, 3]},
+            {"type": "dropout", "noise_shape": [5, None, 1]},
+            {"type": "flatten"},
+            {"type": "normalization"},
+        ],
+    },
+    {
+        "id": "hard-activations-layer-scale-stochastic-depth",
+        "input": [6, 6, 3],
+        "layers": [
+            {"type": "conv2d", "filters": 4, "kernel": 3, "activation": "hard_swish"},
+            {"type": "conv2d", "filters": 4, "kernel": 1, "activation": "hard_silu"},
+            {"type": "dense", "units": 5, "activation": "hard_sigmoid"},
+            {"type": "activation", "activation": "hard_swish"},
+            {"type": "hard_sigmoid"},
+            {"type": "hard_swish"},
+            {"type": "layer_scale", "init": 0.5},
+            {"type": "stochastic_depth", "rate": 0.25},
+            {"type": "layer_scale"},
+        ],
+    },
+    {
+        "id": "same-zero-padding-before-valid-strided",
+        "input": [9, 8, 2],
+        "layers": [
+            {"type": "zero_padding2d", "padding": "same", "kernel": 3, "strides": 2},
+            {"type": "conv2d", "filters": 2, "kernel": 3, "strides": 2},
+            {"type": "zero_padding2d", "padding": "same", "kernel": [5, 2], "strides": [2, 3]},
+            {"type": "depthwise_conv2d", "kernel": [5, 2], "strides": [2, 3]},
+        ],
+    },
+    {
         "id": "params-in-expressions",
         "input": [8, 8, "channels"],
         "params": {"channels": 3, "width": 4},
@@ -624,6 +693,9 @@ def _step(draw: st.DrawFn, net: _Net) -> None:
         "pad",
         "crop",
         "dropout",
+        "gate",
+        "scale",
+        "same_pad",
     ]
     if r < 3:
         kinds.append("separable")
@@ -824,6 +896,51 @@ def _step(draw: st.DrawFn, net: _Net) -> None:
     elif kind == "dropout":
         spatial = draw(st.booleans())
         net.add({"type": f"spatial_dropout{SUFFIX[r]}" if spatial else "dropout", "rate": 0.25})
+    elif kind == "gate":
+        # Squeeze-and-excitation and its relatives: a (1, ..., 1, C) map broadcast over space.
+        start = net.last
+        pooled = net.add(
+            {"type": f"global_{draw(st.sampled_from(['avg', 'max']))}_pool{SUFFIX[r]}",
+             "keepdims": True},
+            inputs=[start],
+        )  # fmt: skip
+        gate = net.add(
+            {"type": f"conv{SUFFIX[r]}", "filters": c, "kernel": 1,
+             "activation": draw(st.sampled_from(["sigmoid", "hard_sigmoid", None]))},
+            inputs=[pooled],
+        )  # fmt: skip
+        merge = draw(
+            st.sampled_from(["add", "subtract", "multiply", "average", "maximum", "minimum"])
+        )
+        order = [start, gate] if draw(st.booleans()) else [gate, start]
+        net.add({"type": merge}, inputs=order)
+    elif kind == "scale":
+        choice = draw(st.sampled_from(["rescaling", "normalization", "layer_scale", "depth"]))
+        if choice == "rescaling":
+            per_channel = draw(st.booleans())
+            scale: Any = [0.5 * (i + 1) for i in range(c)] if per_channel else 0.25
+            net.add({"type": "rescaling", "scale": scale, "offset": draw(st.sampled_from([0, 3]))})
+        elif choice == "normalization":
+            fixed = draw(st.booleans())
+            net.add({"type": "normalization", **({"mean": 0.5, "variance": 2.0} if fixed else {})})
+        elif choice == "layer_scale":
+            net.add({"type": "layer_scale", "init": 0.1})
+        else:
+            net.add({"type": "stochastic_depth", "rate": 0.2})
+    elif kind == "same_pad":
+        kernel = [draw(st.integers(1, 5)) for _ in range(r)]
+        strides = [draw(st.integers(1, 3)) for _ in range(r)]
+        padded = []
+        for n, k, s in zip(net.spatial, kernel, strides):
+            rem = n % s
+            padded.append(n + max(k - (s if rem == 0 else rem), 0))
+        net.add({"type": f"zero_padding{SUFFIX[r]}", "padding": "same", "kernel": kernel,
+                 "strides": strides}, padded)  # fmt: skip
+        out = [(n - k) // s + 1 for n, k, s in zip(padded, kernel, strides)]
+        net.add(
+            {"type": f"max_pool{SUFFIX[r]}", "pool": kernel, "strides": strides},
+            out if min(out) >= 1 else None,
+        )
     elif kind == "upsampling":
         size = [draw(st.integers(1, 2)) for _ in range(r)]
         layer = {"type": f"upsampling{SUFFIX[r]}", "size": size[0] if r == 1 else size}

@@ -303,7 +303,10 @@ SAVED_SPEC = {
     "name": "saved",
     "input": {"shape": ["H", "W", 3]},
     "layers": [
+        {"name": "pad", "type": "zero_padding2d", "padding": "same", "kernel": 3, "strides": 2},
         {"name": "mx", "type": "maxout", "filters": 4, "kernel": 3, "padding": [1, [0, 1]]},
+        {"name": "scale", "type": "layer_scale", "init": 0.5},
+        {"name": "drop_path", "type": "stochastic_depth", "rate": 0.2},
         {"name": "bn", "type": "batch_norm"},
         {"name": "spp", "type": "spp", "levels": [1, 2]},
         {"name": "fc", "type": "maxout", "units": 5, "pieces": 3},
@@ -343,6 +346,8 @@ def test_saved_model_loads_safely_in_a_fresh_process(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Maxout" in done.stdout and "SpatialPyramidPooling" in done.stdout
+    for custom in ("SamePadding", "LayerScale", "StochasticDepth"):
+        assert custom in done.stdout
     assert "RandomRotation" in done.stdout
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), before, rtol=1e-5, atol=1e-6)
 

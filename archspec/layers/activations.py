@@ -1,6 +1,8 @@
 """Activations, usable as a layer field (``activation: relu``) and as layers of their own.
 
-The parameter-free ones are names; the ones with a hyperparameter (``leaky_relu``'s slope,
+The parameter-free ones are names, with Keras 3's definitions (``hard_sigmoid`` is
+``relu6(x + 3)/6``, not Keras 2's ``0.2x + 0.5``; ``hard_swish``, alias ``hard_silu``, is
+``x * hard_sigmoid(x)``, MobileNetV3's); the ones with a hyperparameter (``leaky_relu``'s slope,
 ``elu``'s alpha) may also be written as a mapping. PReLU learns its slopes, so it has weights
 and is counted like any other weighted layer.
 """
@@ -25,6 +27,8 @@ ActivationName = Literal[
     "selu",
     "sigmoid",
     "hard_sigmoid",
+    "hard_swish",
+    "hard_silu",
     "tanh",
     "softmax",
     "softplus",
@@ -228,6 +232,18 @@ class Swish(_Pointwise):
     type: Literal["swish"]
 
 
+class HardSigmoid(_Pointwise):
+    """``relu6(x + 3) / 6``, Keras 3's definition (MobileNetV3's gates)."""
+
+    type: Literal["hard_sigmoid"]
+
+
+class HardSwish(_Pointwise):
+    """``x * relu6(x + 3) / 6`` (MobileNetV3); Keras also calls it ``hard_silu``."""
+
+    type: Literal["hard_swish"]
+
+
 class PReLU(LayerBase):
     """Learned slopes; ``shared_axes: [1, 2]`` shares them over space (one per channel)."""
 
@@ -262,5 +278,7 @@ ACTIVATION_LAYERS = (
     Tanh,
     GELU,
     Swish,
+    HardSigmoid,
+    HardSwish,
     PReLU,
 )

@@ -156,7 +156,7 @@ class Inferred:
     windows: Sequence[Window] | str | None = None
     """Per spatial axis windows, GLOBAL, or None for a layer that maps each position to itself."""
     upsample: Sequence[int] | None = None
-    pad_after: Sequence[int] | None = None
+    pad_after: Sequence[Value] | None = None
     """Zeros a padding layer appends per axis: a later stride may drop them, not image pixels."""
     formulas: Sequence[str | Formula] = ()
     constraints: list[Constraint] = field(default_factory=list)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
+from .. import sizes
 from ..symbols import Value, as_int, is_symbolic
 from .activations import Act, Activation, activation_params, resolve_activation
 from .base import (
@@ -47,6 +48,32 @@ class ReshapeArgs(Args):
 @dataclass(frozen=True)
 class DropoutArgs(Args):
     rate: float
+    noise_shape: tuple[int | None, ...] | None = None
+    """Batch excluded: 1 where one draw is shared along the axis, None for the input's size."""
+
+
+@dataclass(frozen=True)
+class RescaleArgs(Args):
+    scale: float | tuple[float, ...]
+    offset: float | tuple[float, ...]
+    """Scalars, or one value per channel (the last axis)."""
+
+
+@dataclass(frozen=True)
+class NormalizationArgs(Args):
+    mean: float | tuple[float, ...] | None
+    variance: float | tuple[float, ...] | None
+    """Both None when the statistics are learned from the training data (``adapt``)."""
+
+
+@dataclass(frozen=True)
+class LayerScaleArgs(Args):
+    init: float
+
+
+@dataclass(frozen=True)
+class StochasticDepthArgs(Args):
+    rate: float
 
 
 @dataclass(frozen=True)
@@ -68,7 +95,20 @@ class UpsampleArgs(Args):
 class PairsArgs(Args):
     """Zero padding or cropping: (before, after) per spatial axis."""
 
-    pairs: tuple[tuple[int, int], ...]
+    pairs: tuple[tuple[Value, Value], ...]
+    """Ints, except for 'same' zero padding on a free size (it depends on the size)."""
+
+
+@dataclass(frozen=True)
+class SamePadArgs(PairsArgs):
+    """Zero padding as a 'same' window of this kernel and stride would add it.
+
+    The amounts depend on the incoming size (one zero less before on even sizes with stride
+    2): Keras Applications' ``correct_pad`` ahead of a strided 'valid' convolution.
+    """
+
+    kernel: tuple[int, ...] = ()
+    strides: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,18 +226,57 @@ class Reshape(LayerBase):
         return Inferred(args.target, windows=GLOBAL, constraints=constraints)
 
 
-class Dropout(LayerBase):
-    type: Literal["dropout"]
+class _Rate(LayerBase):
     rate: float = Field(0.5, ge=0, lt=1, description="Fraction of units dropped in training.")
 
+
+class Dropout(_Rate):
+    """Drops units in training; ``noise_shape: [1, 1, 1]`` drops whole examples (drop-connect)."""
+
+    type: Literal["dropout"]
+    noise_shape: list[IntExpr | None] | None = Field(
+        None,
+        max_length=8,
+        description="Batch excluded: per axis 1 (one draw shared along it) or the input's size "
+        "(null means the input's size); [1, 1, 1] on an (H, W, C) map drops whole examples.",
+    )
+
     def resolve(self, ctx: Context, inputs: list[Shape]) -> DropoutArgs:
-        return DropoutArgs(self.rate)
+        if self.noise_shape is None:
+            return DropoutArgs(self.rate)
+        shape = inputs[0]
+        if len(self.noise_shape) != len(shape):
+            raise LayerError(
+                f"noise_shape needs one entry per axis of the input {format_shape(shape)} "
+                f"(batch excluded), got {len(self.noise_shape)}. "
+                f"Received: noise_shape={self.noise_shape}",
+                "noise_shape",
+                "wrong-rank",
+            )
+        entries: list[int | None] = []
+        for raw, size in zip(self.noise_shape, shape):
+            if raw is None:
+                entries.append(None)
+                continue
+            value = ctx.count(raw, "noise_shape")
+            if as_int(value) == 1:
+                entries.append(1)
+            elif as_int(value - size) == 0:
+                entries.append(None)
+            else:
+                raise LayerError(
+                    f"noise_shape entries must be 1 or the input's size on that axis. "
+                    f"Received: noise_shape={self.noise_shape} for input {format_shape(shape)}",
+                    "noise_shape",
+                    "bad-noise-shape",
+                )
+        return DropoutArgs(self.rate, tuple(entries))
 
     def infer(self, args: DropoutArgs, inputs: list[Shape]) -> Inferred:
         return Inferred(inputs[0])
 
 
-class _SpatialDropout(Dropout):
+class _SpatialDropout(_Rate):
     """Drops whole feature maps: neighbouring pixels are correlated, single ones are not."""
 
     rank: ClassVar[int]
@@ -205,6 +284,122 @@ class _SpatialDropout(Dropout):
     def resolve(self, ctx: Context, inputs: list[Shape]) -> DropoutArgs:
         need_rank(inputs[0], self.rank + 1, self.type)
         return DropoutArgs(self.rate)
+
+    def infer(self, args: DropoutArgs, inputs: list[Shape]) -> Inferred:
+        return Inferred(inputs[0])
+
+
+class StochasticDepth(LayerBase):
+    """Drop-path on a residual branch (ConvNeXt): in training a whole example's branch is
+    dropped with probability ``rate`` and the kept ones scaled by ``1/(1 - rate)``; identity
+    at inference. No weights; put it on the branch, before the ``add``."""
+
+    type: Literal["stochastic_depth"]
+    rate: float = Field(0.1, ge=0, lt=1, description="Probability of dropping the branch.")
+
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> StochasticDepthArgs:
+        return StochasticDepthArgs(self.rate)
+
+    def infer(self, args: StochasticDepthArgs, inputs: list[Shape]) -> Inferred:
+        return Inferred(inputs[0])
+
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Numbers = Union[Number, list[Number]]
+"""A number, or one number per channel (the last axis)."""
+
+
+def _per_channel(value: float | list[float], shape: Shape, field: str) -> float | tuple[float, ...]:
+    """A scalar, or a list with one entry per channel: Keras broadcasts it on the last axis."""
+    if not isinstance(value, list):
+        return float(value)
+    channels = as_int(shape[-1])
+    if channels is None or len(value) not in (1, channels):
+        raise LayerError(
+            f"{field} needs one value per channel ({shape[-1]}) or a single number, got "
+            f"{len(value)}. Received: {field}={value}",
+            field,
+            "wrong-rank",
+        )
+    if len(value) == 1:
+        return float(value[0])
+    return tuple(float(v) for v in value)
+
+
+class Rescaling(LayerBase):
+    """``x * scale + offset``: pixel ranges (1/255), and constant arithmetic inside graphs
+    (``x + 3`` is ``offset: 3``; a residual weighted by 0.17 is ``scale: 0.17`` before the add).
+    No weights."""
+
+    type: Literal["rescaling"]
+    scale: Numbers = Field(description="Multiplier: a number or one per channel.")
+    offset: Numbers = Field(0.0, description="Added after scaling: a number or one per channel.")
+
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> RescaleArgs:
+        return RescaleArgs(
+            _per_channel(self.scale, inputs[0], "scale"),
+            _per_channel(self.offset, inputs[0], "offset"),
+        )
+
+    def infer(self, args: RescaleArgs, inputs: list[Shape]) -> Inferred:
+        return Inferred(inputs[0])
+
+
+class Normalization(LayerBase):
+    """``(x - mean) / sqrt(variance)`` per channel (Keras's ``Normalization``).
+
+    With ``mean`` and ``variance`` given it has no weights. Without them the statistics are
+    learned from the training data (``archspec train`` adapts the layer before fitting) and
+    Keras keeps them as 2C + 1 non-trainable weights: mean, variance and a sample count.
+    """
+
+    type: Literal["normalization"]
+    mean: Numbers | None = Field(None, description="Per channel, or one number; with variance.")
+    variance: Numbers | None = Field(None, description="Per channel, or one number; with mean.")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Normalization:
+        if (self.mean is None) != (self.variance is None):
+            raise ValueError(
+                "normalization takes mean and variance together, or neither (then they are "
+                "learned from the training data)"
+            )
+        if self.variance is not None:
+            values = self.variance if isinstance(self.variance, list) else [self.variance]
+            if any(v < 0 for v in values):
+                raise ValueError(f"variance must be >= 0. Received: variance={self.variance}")
+        return self
+
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> NormalizationArgs:
+        if self.mean is None or self.variance is None:
+            return NormalizationArgs(None, None)
+        mean = _per_channel(self.mean, inputs[0], "mean")
+        variance = _per_channel(self.variance, inputs[0], "variance")
+        # Keras wants both of one shape: a single number is spread over the channels.
+        if isinstance(mean, tuple) and not isinstance(variance, tuple):
+            variance = (variance,) * len(mean)
+        if isinstance(variance, tuple) and not isinstance(mean, tuple):
+            mean = (mean,) * len(variance)
+        return NormalizationArgs(mean, variance)
+
+    def infer(self, args: NormalizationArgs, inputs: list[Shape]) -> Inferred:
+        channels = inputs[0][-1]
+        learned = 2 * channels + 1 if args.mean is None else 0
+        return Inferred(inputs[0], non_trainable=learned)
+
+
+class LayerScale(LayerBase):
+    """CaiT/ConvNeXt's learnable per-channel scale of a residual branch: C weights, all
+    starting at ``init`` (1e-6 in ConvNeXt)."""
+
+    type: Literal["layer_scale"]
+    init: Number = Field(1e-6, description="Initial value of every channel's scale.")
+
+    def resolve(self, ctx: Context, inputs: list[Shape]) -> LayerScaleArgs:
+        return LayerScaleArgs(self.init)
+
+    def infer(self, args: LayerScaleArgs, inputs: list[Shape]) -> Inferred:
+        return Inferred(inputs[0], trainable=inputs[0][-1])
 
 
 class SpatialDropout1D(_SpatialDropout):
@@ -290,19 +485,73 @@ class UpSampling3D(_UpSampling):
     rank: ClassVar[int] = 3
 
 
+def same_pad_axis(size: Value, kernel: int, stride: int) -> tuple[Value, Value, Value]:
+    """(before, after, padded size) of TensorFlow's 'same' padding of one axis.
+
+    Written with ``ceil(W/S)`` rather than ``W mod S`` so that the padded size stays a
+    multiple of a ceiling plus a constant, which the valid-size solver takes exactly:
+    ``S*ceil(W/S) + F - S`` when ``F >= S``.
+
+    >>> same_pad_axis(224, 3, 2), same_pad_axis(225, 3, 2), same_pad_axis(7, 5, 2)
+    ((0, 1, 225), (1, 1, 227), (2, 2, 11))
+    """
+    if kernel < stride or as_int(size) is not None:
+        before, after = sizes.same_padding(size, kernel, stride)
+        return before, after, size + before + after
+    padded = stride * sizes.ceildiv(size, stride) + kernel - stride
+    total = padded - size
+    before = sizes.floordiv(total, 2)
+    return before, total - before, padded
+
+
 class _ZeroPadding(_Resize):
-    padding: Padding = Field(1, description="P per side, one P per axis, or [before, after].")
+    padding: Padding = Field(
+        1,
+        description="P per side, one P per axis, [before, after], or 'same' with kernel and "
+        "strides: the zeros a 'same' window would add, which depend on the incoming size.",
+    )
+    kernel: PerAxis | None = Field(None, description="With padding: same, the window's kernel.")
+    strides: PerAxis | None = Field(None, description="With padding: same, the window's stride.")
+
+    @model_validator(mode="after")
+    def _window_with_same(self) -> _ZeroPadding:
+        if self.padding == "same" and self.kernel is None:
+            raise ValueError(
+                "padding: same needs the kernel (and strides) of the window it pads for, "
+                "e.g. {padding: same, kernel: 3, strides: 2}"
+            )
+        if self.padding != "same" and (self.kernel is not None or self.strides is not None):
+            raise ValueError("kernel and strides belong to padding: same only")
+        return self
 
     def resolve(self, ctx: Context, inputs: list[Shape]) -> PairsArgs:
         need_rank(inputs[0], self.rank + 1, self.type)
+        if self.padding == "same":
+            assert self.kernel is not None
+            kernel = ctx.per_axis(self.kernel, "kernel", self.rank)
+            strides = ctx.per_axis(self.strides or 1, "strides", self.rank)
+            pairs = tuple(
+                same_pad_axis(d, k, s)[:2] for d, k, s in zip(inputs[0][:-1], kernel, strides)
+            )
+            return SamePadArgs(pairs, kernel, strides)
         if isinstance(self.padding, str):
-            raise LayerError("zero padding takes integers, not a mode", "padding", "bad-padding")
+            raise LayerError(
+                "zero padding takes integers or 'same' (with kernel and strides), not "
+                f"{self.padding!r}",
+                "padding",
+                "bad-padding",
+            )
         return PairsArgs(explicit_pairs(self.padding, self.rank))
 
     def infer(self, args: PairsArgs, inputs: list[Shape]) -> Inferred:
         shape = inputs[0]
         pairs = args.pairs
-        outs = tuple(d + lo + hi for d, (lo, hi) in zip(shape[:-1], pairs))
+        if isinstance(args, SamePadArgs):
+            outs = tuple(
+                same_pad_axis(d, k, s)[2] for d, k, s in zip(shape[:-1], args.kernel, args.strides)
+            )
+        else:
+            outs = tuple(d + lo + hi for d, (lo, hi) in zip(shape[:-1], pairs))
         windows = [Window(1, 1, 1, lo) for lo, _ in pairs]
         return Inferred((*outs, shape[-1]), windows=windows, pad_after=[hi for _, hi in pairs])
 
@@ -442,6 +691,10 @@ CORE_LAYERS: tuple[type[LayerBase], ...] = (
     Flatten,
     Reshape,
     Dropout,
+    StochasticDepth,
+    Rescaling,
+    Normalization,
+    LayerScale,
     SpatialDropout1D,
     SpatialDropout2D,
     SpatialDropout3D,

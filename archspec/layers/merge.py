@@ -39,17 +39,22 @@ def _same_size(a: Any, b: Any) -> bool | None:
     return None
 
 
+def _check_rank(kind: str, first: Shape, other: Shape) -> None:
+    if len(other) != len(first):
+        raise LayerError(
+            f"{kind} needs inputs of the same rank, got {format_shape(first)} and "
+            f"{format_shape(other)}",
+            "inputs",
+            "rank-mismatch",
+        )
+
+
 def _merge_dims(kind: str, shapes: list[Shape], skip_axis: int | None) -> list[Constraint]:
+    """Concatenation: every axis but the joined one must be equal."""
     first = shapes[0]
     constraints: list[Constraint] = []
     for other in shapes[1:]:
-        if len(other) != len(first):
-            raise LayerError(
-                f"{kind} needs inputs of the same rank, got {format_shape(first)} and "
-                f"{format_shape(other)}",
-                "inputs",
-                "rank-mismatch",
-            )
+        _check_rank(kind, first, other)
         for axis, (a, b) in enumerate(zip(first, other)):
             if axis == skip_axis:
                 continue
@@ -71,16 +76,57 @@ def _merge_dims(kind: str, shapes: list[Shape], skip_axis: int | None) -> list[C
     return constraints
 
 
+def broadcast(kind: str, shapes: list[Shape]) -> tuple[Shape, list[Constraint]]:
+    """The shape element-wise merges produce, broadcasting as NumPy and Keras do.
+
+    Per axis the sizes must be equal, or one of them 1 (a squeeze-excite gate of shape
+    (1, 1, C) scales an (H, W, C) map). A free size broadcasts only against 1 or a size it
+    provably equals; against any other size it must equal it, which becomes a condition on
+    the input size, never a guess that it might be 1.
+
+    >>> broadcast("multiply", [(8, 8, 4), (1, 1, 4)])
+    ((8, 8, 4), [])
+    """
+    out = list(shapes[0])
+    constraints: list[Constraint] = []
+    for other in shapes[1:]:
+        _check_rank(kind, shapes[0], other)
+        for axis, b in enumerate(other):
+            a = out[axis]
+            if as_int(b) == 1:
+                continue
+            if as_int(a) == 1:
+                out[axis] = b
+                continue
+            same = _same_size(a, b)
+            if same is False:
+                shown = " and ".join(format_shape(s) for s in shapes)
+                raise LayerError(
+                    f"{kind} inputs do not broadcast on axis {axis} ({a} vs {b}): sizes must be "
+                    f"equal or 1. Received shapes {shown}",
+                    "inputs",
+                    "shape-mismatch",
+                    hint="resize one branch (pooling, cropping, a 1x1 conv for channels)",
+                )
+            if same is None:
+                constraints.append(
+                    Constraint(
+                        "eq", a, b, field="inputs", formula=f"{kind} axis {axis}: {a} == {b}"
+                    )
+                )
+    return tuple(out), constraints
+
+
 class _Elementwise(LayerBase):
     arity: ClassVar[tuple[int, int | None]] = (2, None)
 
     def infer(self, args: Args, inputs: list[Shape]) -> Inferred:
-        constraints = _merge_dims(self.type, inputs, None)
-        return Inferred(inputs[0], constraints=constraints)
+        shape, constraints = broadcast(self.type, inputs)
+        return Inferred(shape, constraints=constraints)
 
 
 class Add(_Elementwise):
-    """Residual connections: ``x + F(x)`` needs equal shapes."""
+    """Residual connections ``x + F(x)``; shapes broadcast (equal per axis, or 1)."""
 
     type: Literal["add"]
 
@@ -91,6 +137,8 @@ class Subtract(_Elementwise):
 
 
 class Multiply(_Elementwise):
+    """Gating: squeeze-and-excitation scales an (H, W, C) map by a (1, 1, C) gate."""
+
     type: Literal["multiply"]
 
 
