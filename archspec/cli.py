@@ -452,6 +452,8 @@ def sizes(spec: str, input_: str | None) -> None:
         if broken is not None:
             line += f"; {name}={bad} fails at layer {getattr(broken, 'label', '?')!r}"
         click.echo(line)
+    for coupling in report.couplings:
+        click.echo(coupling.describe())
 
 
 @cli.command()

@@ -191,6 +191,8 @@ class Report:
     output: str | None
     valid_inputs: dict[str, Any] = field(default_factory=dict)
     """Symbol name -> ``archspec.domain.SizeSet`` of the sizes the network accepts."""
+    couplings: tuple[Any, ...] = ()
+    """``archspec.domain.Coupling`` per group of sizes that conditions tie together."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     model_input_shape: tuple[Value, ...] = ()
     """The model's input before augmentation; ``input_shape`` is what the first layer sees
@@ -277,13 +279,25 @@ class Report:
             )
             for row in self.layers
         ]
+        for coupling in self.couplings:
+            if set(coupling.symbols) <= set(sizes):
+                from .domain import first_failing
+
+                broken = first_failing(coupling.constraints, sizes)
+                if broken is not None:
+                    raise ValueError(
+                        f"{', '.join(f'{n}={sizes[n]}' for n in coupling.symbols)} is not a "
+                        f"valid input; the network accepts sizes {coupling.describe()}"
+                    )
         valid = {k: v for k, v in self.valid_inputs.items() if k not in sizes}
+        couplings = tuple(c for c in self.couplings if not set(c.symbols) & set(sizes))
         return replace(
             self,
             layers=rows,
             input_shape=substitute(self.input_shape),
             sizes={**self.sizes, **sizes},
             valid_inputs=valid,
+            couplings=couplings,
         )
 
     def to_dict(self, batch_size: int = DEFAULT_BATCH) -> dict[str, Any]:
@@ -301,6 +315,16 @@ class Report:
                 name: {"description": s.describe(name), "minimum": s.minimum}
                 for name, s in self.valid_inputs.items()
             },
+            "size_relations": [
+                {
+                    "sizes": list(c.symbols),
+                    "relations": c.relations(),
+                    "satisfiable": c.satisfiable,
+                    "smallest": c.example,
+                    "description": c.describe(),
+                }
+                for c in self.couplings
+            ],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "conventions": dict(CONVENTIONS),
         }

@@ -13,13 +13,15 @@ over residues is the exact set, for every ``n`` at once.
 Expressions outside that family (``H*H`` from a reshape, say) fall back to evaluating the
 constraints at each size up to a limit; the result says so (``SizeSet.exact``).
 
-The package holds four things, one module each: ``evaluate`` (sizes at concrete inputs),
-``piecewise`` (the affine algebra over one residue class), ``solve`` (constraints to sets)
-and ``sizeset`` with ``wording`` (the set, and how it reads).
+One concern per module: ``evaluate`` (sizes at concrete inputs), ``piecewise`` (the affine
+algebra over one residue class), ``solve`` (constraints to each size's set), ``joint``
+(sizes tied together, solved jointly), ``sizeset`` and ``wording`` (the set, and how it
+reads).
 """
 
 from ..conditions import Constraint
 from .evaluate import first_failing
+from .joint import Coupling, solve_coupled
 from .sizeset import SizeSet
 from .solve import MAX_PERIOD, MAX_WORK, SEARCH_LIMIT, Domain, valid_sizes, valid_sizes_by_symbol
 
@@ -28,9 +30,11 @@ __all__ = [
     "MAX_WORK",
     "SEARCH_LIMIT",
     "Constraint",
+    "Coupling",
     "Domain",
     "SizeSet",
     "first_failing",
+    "solve_coupled",
     "valid_sizes",
     "valid_sizes_by_symbol",
 ]

@@ -85,6 +85,28 @@ class SizeSet:
         k, r = divmod(n, self.period)
         return any(lo <= k and (hi is None or k <= hi) for lo, hi in self._classes[r])
 
+    def k_intervals(self, period: int, residue: int) -> list[tuple[int, int | None]]:
+        """The ``k`` with ``period*k + residue`` in the set, for a multiple of its period.
+
+        The joint solver reads each size's set this way, on the residues of a common period.
+
+        >>> SizeSet(2, [[], [(3, None)]], 1, None).k_intervals(4, 3)  # 4k + 3 odd, >= 7
+        [(1, None)]
+        """
+        if period % self.period:
+            raise ValueError(
+                f"period must be a multiple of the set's. Received: period={period}, "
+                f"set period={self.period}"
+            )
+        factor, (shift, c) = period // self.period, divmod(residue, self.period)
+        out: list[tuple[int, int | None]] = []
+        for lo, hi in self._classes[c]:
+            start = -(-(lo - shift) // factor)
+            end = None if hi is None else (hi - shift) // factor
+            if end is None or start <= end:
+                out.append((start, end))
+        return out
+
     @property
     def is_empty(self) -> bool:
         """No member (for an enumerated set: none up to ``checked_up_to``)."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..conditions import Constraint
 from ..symbols import Value
 from .evaluate import checker, first_failing
+from .joint import Coupling, components, solve_coupled
 from .piecewise import (
     Interval,
     NeedPeriod,
@@ -169,24 +170,33 @@ def _enumerate(
 
 @dataclass(frozen=True)
 class Domain:
-    """Valid sizes per symbol, and the constraints a per-symbol answer cannot capture.
+    """Valid sizes per symbol, and what the conditions over several symbols at once allow.
 
-    ``coupled`` holds constraints over several symbols at once (``H == W`` at a merge after
-    a transpose): each symbol's set ignores them, ``failing`` does not. ``contradictions``
-    holds constraints without symbols that are false: then no size at all is valid.
+    ``couplings`` solves the conditions that tie input sizes together (``H == W`` at a merge
+    after a transpose), one group of tied sizes each, jointly with each size's own set;
+    ``sizes`` are each size's own conditions. ``coupled`` keeps every condition over several
+    symbols, ``undecided`` those that mention a symbol nothing here solves for.
+    ``contradictions`` holds conditions without symbols that are false: then no size at all
+    is valid.
     """
 
     sizes: Mapping[str, SizeSet]
     coupled: tuple[Constraint, ...] = ()
     contradictions: tuple[Constraint, ...] = ()
     constraints: tuple[Constraint, ...] = field(default=(), repr=False)
+    couplings: tuple[Coupling, ...] = ()
+    undecided: tuple[Constraint, ...] = ()
 
     def __getitem__(self, name: str) -> SizeSet:
         return self.sizes[name]
 
     @property
     def is_empty(self) -> bool:
-        return bool(self.contradictions) or any(s.is_empty for s in self.sizes.values())
+        return (
+            bool(self.contradictions)
+            or any(s.is_empty for s in self.sizes.values())
+            or any(not c.satisfiable for c in self.couplings)
+        )
 
     def failing(self, values: Mapping[sympy.Symbol | str, int]) -> Constraint | None:
         """The first constraint broken at these sizes, coupled ones included."""
@@ -200,16 +210,15 @@ def valid_sizes_by_symbol(
     minimum: int | Mapping[str, int] = 1,
     maximum: int | Mapping[str, int | None] | None = None,
 ) -> Domain:
-    """Solve each symbol on the constraints that involve it alone.
+    """Solve each symbol on the constraints that involve it alone, then the tied ones jointly.
 
-    A constraint mentioning a symbol not in ``symbols`` counts as coupled: nothing here can
-    decide it.
+    A constraint mentioning a symbol not in ``symbols`` is undecided: nothing here solves it.
 
     >>> import sympy
     >>> H, W = (sympy.Symbol(s, integer=True, positive=True) for s in "HW")
     >>> d = valid_sizes_by_symbol([Constraint("ge", H - 2, 1), Constraint("eq", H, W)], [H, W])
-    >>> d["H"].describe("H"), d["W"].describe("W"), len(d.coupled)
-    ('H >= 3', 'W >= 1', 1)
+    >>> d["H"].describe("H"), d["W"].describe("W"), d.couplings[0].describe()
+    ('H >= 3', 'W >= 1', 'only when H == W (smallest H=3, W=3)')
     """
     known = set(symbols)
     own: dict = {s: [] for s in symbols}
@@ -229,17 +238,20 @@ def valid_sizes_by_symbol(
         low = minimum.get(s.name, 1) if isinstance(minimum, Mapping) else minimum
         high = maximum.get(s.name) if isinstance(maximum, Mapping) else maximum
         sizes[s.name] = valid_sizes(own[s], s, minimum=low, maximum=high)
-    return Domain(sizes, tuple(coupled), tuple(contradictions), tuple(constraints))
-
-
-__all__ = [
-    "Constraint",
-    "Domain",
-    "SizeSet",
-    "first_failing",
-    "valid_sizes",
-    "valid_sizes_by_symbol",
-]
+    couplings, undecided = [], []
+    for syms, group in components(coupled):
+        if not set(syms) <= known:
+            undecided.extend(group)
+        else:
+            couplings.append(solve_coupled(group, syms, sizes))
+    return Domain(
+        sizes,
+        tuple(coupled),
+        tuple(contradictions),
+        tuple(constraints),
+        tuple(couplings),
+        tuple(undecided),
+    )
 
 
 __all__ = [

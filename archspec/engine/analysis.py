@@ -70,6 +70,8 @@ class _Analysis:
         self.limits = limits
         self.diagnostics: list[Diagnostic] = []
         self.constraints: list[tuple[Constraint, Node | None]] = []
+        self.couplings: tuple[Any, ...] = ()
+        """What the conditions tying several input sizes together allow (``domain.Coupling``)."""
         self.augmentations: list[AugmentArgs] = []
         self.fields = ReceptiveFields(self.emit)
         self.tiling = Tiling(self.emit, strict, limits, len(spec.input.shape) - 1)
@@ -118,6 +120,7 @@ class _Analysis:
             and not any(d.is_error for d in self.diagnostics)
         ):
             report.valid_inputs = self.solve(shape)
+            report.couplings = self.couplings
         report.diagnostics = locate(self.diagnostics, self.spec.source)
         return report
 
@@ -277,6 +280,7 @@ class _Analysis:
         if not names:
             return {}
         from .. import domain
+        from ..domain.joint import relation_texts
 
         symbols = [symbol(n) for n in names]
         constraints = [
@@ -290,14 +294,48 @@ class _Analysis:
             maximum={n: declared[n].max if n in declared else None for n in names},
         )
         sets = {n: result[n] for n in names if n in result.sizes}
-        for coupled in result.coupled:
+        self.couplings = result.couplings
+        for c in result.contradictions:
+            self.emit(
+                Severity.ERROR,
+                "no-valid-size",
+                f"layer {c.label!r} needs {c.lhs} {'==' if c.kind == 'eq' else '>='} {c.rhs}, "
+                "which no input size makes true",
+                ("input", "shape"),
+            )
+        for undecided in result.undecided:
             self.emit(
                 Severity.NOTE,
                 "coupled-sizes",
-                f"sizes are valid only when {coupled.lhs} == {coupled.rhs} "
-                f"(at layer {coupled.label!r}); the per-size sets above ignore this",
+                f"sizes are valid only when {undecided.lhs} == {undecided.rhs} "
+                f"(at layer {undecided.label!r}); this involves a size the solver does not "
+                "solve for, so the valid-input sets ignore it",
                 ("input", "shape"),
             )
+        for coupling in result.couplings:
+            if coupling.satisfiable or any(sets[n].is_empty for n in coupling.symbols):
+                continue  # an empty size set is reported below, on its own
+            layers = sorted({c.label for c in (coupling.conflict or coupling.constraints)})
+            relations = " and ".join(relation_texts(coupling.conflict or coupling.constraints))
+            each = ", ".join(sets[n].describe(n) for n in coupling.symbols if n in sets)
+            if coupling.exact:
+                self.emit(
+                    Severity.ERROR,
+                    "no-valid-size",
+                    f"no input sizes meet the conditions of layer(s) "
+                    f"{', '.join(map(repr, layers))} together: {relations} (with {each})",
+                    ("input", "shape"),
+                    "these layers tie the sizes together in ways that cannot all hold",
+                )
+            else:
+                self.emit(
+                    Severity.WARNING,
+                    "no-valid-size",
+                    f"no input sizes up to {coupling.checked_up_to} meet the conditions of "
+                    f"layer(s) {', '.join(map(repr, layers))} together: {relations}; larger "
+                    "sizes were not checked",
+                    ("input", "shape"),
+                )
         for name, sizes in sets.items():
             if sizes.is_empty and not sizes.exact:
                 # Sizes were tried one by one up to a bound: larger ones may well be valid.

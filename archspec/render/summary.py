@@ -61,6 +61,7 @@ def valid_inputs_text(report: Report) -> list[str]:
     out = []
     for name, sizes in report.valid_inputs.items():
         out.append(f"{sizes.describe(name)} (smallest {sizes.minimum})")
+    out.extend(c.describe() for c in report.couplings)
     return out
 
 
