@@ -15,7 +15,7 @@ from archspec import analyze, load
 from archspec.domain import Constraint, solve_coupled, valid_sizes, valid_sizes_by_symbol
 from archspec.domain.evaluate import checker
 from archspec.domain.joint import integer_solutions
-from archspec.sizes import conv_output_size, pool_output_size
+from archspec.sizes import conv_output_size
 
 H = sympy.Symbol("H", integer=True, positive=True)
 W = sympy.Symbol("W", integer=True, positive=True)
@@ -26,7 +26,7 @@ LIMIT = 40
 def size_of(h, ops: list[tuple[str, int]]):
     """A chain of valid convs and pools: kernel or pool size per step."""
     for kind, k in ops:
-        h = conv_output_size(h, k) if kind == "conv" else pool_output_size(h, k, k)
+        h = conv_output_size(h, k) if kind == "conv" else conv_output_size(h, k, k)
     return h
 
 
