@@ -36,6 +36,11 @@ LAZY_COMMANDS = {
     "diagram": ("archspec.report_commands", "diagram", "Draw the graph (DOT, SVG or PNG)."),
     "diff": ("archspec.report_commands", "diff", "What changed between two specs."),
     "build": ("builders.build_command", "build", "Build a spec into a Keras model file."),
+    "import": (
+        "builders.importer.command",
+        "import_command",
+        "Write the spec of a Keras model (.keras file or keras.applications name).",
+    ),
     "train": ("builders.commands", "train", "Train a spec's model (built-in digits by default)."),
     "evaluate": ("builders.commands", "evaluate", "Evaluate a saved model on a data set."),
     "predict": ("builders.commands", "predict", "Classify images with a saved model."),

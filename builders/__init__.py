@@ -19,6 +19,7 @@ from typing import Any
 __all__ = [
     "BuildError",
     "BuiltModel",
+    "ImportRefused",
     "LayerScale",
     "Maxout",
     "SamePadding",
@@ -26,6 +27,7 @@ __all__ = [
     "StochasticDepth",
     "build",
     "build_model",
+    "import_model",
 ]
 
 _WHERE = {
@@ -38,6 +40,8 @@ _WHERE = {
     "BuiltModel": "builders.model",
     "build": "builders.model",
     "build_model": "builders.model",
+    "import_model": "builders.importer",
+    "ImportRefused": "builders.importer",
 }
 
 

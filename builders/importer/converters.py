@@ -1,0 +1,480 @@
+"""One converter per Keras layer class: its config becomes the fields of one spec layer.
+
+This is ``builders.keras_layers`` read backwards. A converter reads every config key it
+understands through ``Config``; a key it never read is an argument the spec cannot hold, and the
+layer is refused with that key named, instead of being imported without it. Initializers are the
+one thing dropped on purpose: a spec describes the network, not how its weights start, and the
+importer's round trip copies the weights anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from archspec.layers import LAYER_KINDS
+
+__all__ = [
+    "CONVERTERS",
+    "OP_CONVERTERS",
+    "Config",
+    "Unliftable",
+    "class_name",
+    "convert_call",
+    "convert_layer",
+]
+
+IGNORED_KEYS = frozenset({"name", "dtype", "seed", "trainable"})
+"""Keys no spec field corresponds to and no result depends on (``trainable`` is checked
+separately: a frozen layer is refused)."""
+
+
+class Unliftable(ValueError):
+    """A layer, or one of its arguments, that the spec language cannot express."""
+
+
+class Config:
+    """A Keras layer's config that remembers which keys a converter read."""
+
+    def __init__(self, layer: Any):
+        self.layer = layer
+        self.values: dict[str, Any] = layer.get_config()
+        self.read: set[str] = set(IGNORED_KEYS)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return self.values.get(key)
+
+    def expect(self, key: str, *allowed: Any) -> Any:
+        """A key the spec has no field for: fine only at the values that mean 'as the spec'."""
+        value = self[key]
+        if value not in allowed:
+            raise Unliftable(f"argument {key}={value!r} has no spec field")
+        return value
+
+    def leftover(self) -> list[str]:
+        """Keys nobody read that change the network (initializers do not)."""
+        out = []
+        for key, value in self.values.items():
+            if key in self.read or key.endswith("_initializer"):
+                continue
+            if (key.endswith("_regularizer") or key.endswith("_constraint")) and value is None:
+                continue
+            out.append(f"{key}={value!r}")
+        return out
+
+    @property
+    def rank(self) -> int:
+        """Rank of the layer's first input, batch excluded."""
+        shape = self.layer.input.shape if not isinstance(self.layer.input, list) else None
+        if shape is None:
+            shape = self.layer.input[0].shape
+        return len(shape) - 1
+
+
+Converter = Callable[[Config], dict[str, Any]]
+
+SPEC_ACTIVATIONS = frozenset(
+    {
+        "relu",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "sigmoid",
+        "hard_sigmoid",
+        "tanh",
+        "softmax",
+        "softplus",
+        "gelu",
+        "swish",
+        "silu",
+        "mish",
+    }
+)
+"""Keras activation names a spec field takes with the same meaning (``linear`` is omitted)."""
+
+
+def activation(c: Config, key: str = "activation") -> str | None:
+    value = c[key]
+    if value in (None, "linear"):
+        return None
+    if isinstance(value, str) and value in SPEC_ACTIVATIONS:
+        return value
+    raise Unliftable(f"activation {value!r} is not one the spec language has")
+
+
+def layer(kind: str, **fields: Any) -> dict[str, Any]:
+    """A spec layer dict: per-axis tuples with one value collapsed, defaults left out."""
+    model_fields = LAYER_KINDS[kind].model_fields
+    out: dict[str, Any] = {"type": kind}
+    for key, value in fields.items():
+        value = _plain(value)
+        uniform = isinstance(value, list) and value and all(v == value[0] for v in value)
+        if uniform and key in _PER_AXIS and not isinstance(value[0], list):
+            value = value[0]
+        field = model_fields.get(key)
+        if field is not None and not field.is_required() and _plain(field.default) == value:
+            continue
+        out[key] = value
+    return out
+
+
+_PER_AXIS = frozenset({"kernel", "strides", "dilation", "pool", "size", "output_padding"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _data_format(c: Config) -> None:
+    c.expect("data_format", None, "channels_last")
+
+
+def _conv(rank: int) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        _data_format(c)
+        return layer(
+            f"conv{rank}d",
+            filters=c["filters"],
+            kernel=c["kernel_size"],
+            strides=c["strides"],
+            padding=c["padding"],
+            dilation=c["dilation_rate"],
+            groups=c["groups"],
+            use_bias=c["use_bias"],
+            activation=activation(c),
+        )
+
+    return convert
+
+
+def _depthwise(rank: int) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        _data_format(c)
+        return layer(
+            f"depthwise_conv{rank}d",
+            kernel=c["kernel_size"],
+            strides=c["strides"],
+            padding=c["padding"],
+            dilation=c["dilation_rate"],
+            depth_multiplier=c["depth_multiplier"],
+            use_bias=c["use_bias"],
+            activation=activation(c),
+        )
+
+    return convert
+
+
+def _separable(rank: int) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        _data_format(c)
+        return layer(
+            f"separable_conv{rank}d",
+            filters=c["filters"],
+            kernel=c["kernel_size"],
+            strides=c["strides"],
+            padding=c["padding"],
+            dilation=c["dilation_rate"],
+            depth_multiplier=c["depth_multiplier"],
+            use_bias=c["use_bias"],
+            activation=activation(c),
+        )
+
+    return convert
+
+
+def _transpose(rank: int) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        _data_format(c)
+        return layer(
+            f"conv{rank}d_transpose",
+            filters=c["filters"],
+            kernel=c["kernel_size"],
+            strides=c["strides"],
+            padding=c["padding"],
+            output_padding=c["output_padding"],
+            dilation=c["dilation_rate"],
+            use_bias=c["use_bias"],
+            activation=activation(c),
+        )
+
+    return convert
+
+
+def _pool(kind: str) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        _data_format(c)
+        pool, strides = _plain(c["pool_size"]), _plain(c["strides"])
+        return layer(
+            kind,
+            pool=pool,
+            strides=None if strides in (None, pool) else strides,
+            padding=c["padding"],
+        )
+
+    return convert
+
+
+def _global_pool(kind: str) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        _data_format(c)
+        return layer(kind, keepdims=c["keepdims"])
+
+    return convert
+
+
+def _dense(c: Config) -> dict[str, Any]:
+    c.expect("lora_rank", None)
+    c.expect("lora_alpha", None)
+    c.expect("quantization_config", None)
+    return layer("dense", units=c["units"], use_bias=c["use_bias"], activation=activation(c))
+
+
+def _flatten(c: Config) -> dict[str, Any]:
+    _data_format(c)
+    return layer("flatten")
+
+
+def _reshape(c: Config) -> dict[str, Any]:
+    return layer("reshape", shape=list(c["target_shape"]))
+
+
+def _dropout(c: Config) -> dict[str, Any]:
+    c.expect("noise_shape", None)
+    return layer("dropout", rate=c["rate"])
+
+
+def _spatial_dropout(rank: int) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        _data_format(c)
+        c.expect("noise_shape", None)
+        return layer(f"spatial_dropout{rank}d", rate=c["rate"])
+
+    return convert
+
+
+def _last_axis(c: Config, key: str = "axis") -> None:
+    """Normalisation over the channels only, as the spec's kinds do."""
+    axis = _plain(c[key])
+    if isinstance(axis, list) and len(axis) == 1:
+        axis = axis[0]
+    if axis not in (-1, c.rank):
+        raise Unliftable(f"argument {key}={c.values[key]!r}: the spec normalises the last axis")
+
+
+def _batch_norm(c: Config) -> dict[str, Any]:
+    _last_axis(c)
+    c.expect("synchronized", False)
+    c.expect("renorm", False)
+    c.expect("renorm_clipping", None)
+    c.expect("renorm_momentum", 0.99)
+    return layer(
+        "batch_norm",
+        momentum=c["momentum"],
+        epsilon=c["epsilon"],
+        center=c["center"],
+        scale=c["scale"],
+    )
+
+
+def _layer_norm(c: Config) -> dict[str, Any]:
+    _last_axis(c)
+    c.expect("rms_scaling", False)
+    return layer("layer_norm", epsilon=c["epsilon"], center=c["center"], scale=c["scale"])
+
+
+def _upsampling(rank: int) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        if rank == 2:
+            _data_format(c)
+            return layer("upsampling2d", size=c["size"], interpolation=c["interpolation"])
+        key = "size"
+        if rank == 3:
+            _data_format(c)
+        return layer(f"upsampling{rank}d", size=c[key])
+
+    return convert
+
+
+def _pairs(value: Any, rank: int) -> Any:
+    """Keras's ((top, bottom), (left, right)) as the spec writes it: P, [P, P] or pairs."""
+    value = _plain(value)
+    if isinstance(value, int):
+        return value
+    if rank == 1:
+        value = [value]
+    pairs = [p if isinstance(p, list) else [p, p] for p in value]
+    if all(p[0] == p[1] for p in pairs):
+        singles = [p[0] for p in pairs]
+        return singles[0] if all(s == singles[0] for s in singles) else singles
+    return pairs
+
+
+def _zero_padding(rank: int) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        if rank > 1:
+            _data_format(c)
+        return layer(f"zero_padding{rank}d", padding=_pairs(c["padding"], rank))
+
+    return convert
+
+
+def _cropping(rank: int) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        if rank > 1:
+            _data_format(c)
+        return layer(f"cropping{rank}d", cropping=_pairs(c["cropping"], rank))
+
+    return convert
+
+
+def _activation_layer(c: Config) -> dict[str, Any]:
+    name = c["activation"]
+    if name == "linear":
+        return layer("activation", activation="linear")
+    return layer("activation", activation=activation(c))
+
+
+def _relu(c: Config) -> dict[str, Any]:
+    c.expect("negative_slope", 0, 0.0)
+    c.expect("threshold", 0, 0.0)
+    max_value = c["max_value"]
+    if max_value == 6:
+        return layer("relu6")
+    return layer("relu", max_value=max_value)
+
+
+def _leaky_relu(c: Config) -> dict[str, Any]:
+    # Keras's layer default slope (0.3) is not the spec's 0.01: always written.
+    return {"type": "leaky_relu", "alpha": c["negative_slope"]}
+
+
+def _elu(c: Config) -> dict[str, Any]:
+    return layer("elu", alpha=c["alpha"])
+
+
+def _prelu(c: Config) -> dict[str, Any]:
+    return layer("prelu", shared_axes=c["shared_axes"])
+
+
+def _softmax(c: Config) -> dict[str, Any]:
+    axis = c["axis"]
+    if axis == c.rank:
+        axis = -1
+    return layer("softmax", axis=axis)
+
+
+def _merge(kind: str) -> Converter:
+    def convert(c: Config) -> dict[str, Any]:
+        return layer(kind)
+
+    return convert
+
+
+def _concatenate(c: Config) -> dict[str, Any]:
+    axis = c["axis"]
+    if axis == c.rank:
+        axis = -1
+    return layer("concatenate", axis=axis)
+
+
+CONVERTERS: dict[str, Converter] = {
+    **{f"Conv{r}D": _conv(r) for r in (1, 2, 3)},
+    **{f"DepthwiseConv{r}D": _depthwise(r) for r in (1, 2)},
+    **{f"SeparableConv{r}D": _separable(r) for r in (1, 2)},
+    **{f"Conv{r}DTranspose": _transpose(r) for r in (1, 2, 3)},
+    **{f"MaxPooling{r}D": _pool(f"max_pool{r}d") for r in (1, 2, 3)},
+    **{f"AveragePooling{r}D": _pool(f"avg_pool{r}d") for r in (1, 2, 3)},
+    **{f"GlobalMaxPooling{r}D": _global_pool(f"global_max_pool{r}d") for r in (1, 2, 3)},
+    **{f"GlobalAveragePooling{r}D": _global_pool(f"global_avg_pool{r}d") for r in (1, 2, 3)},
+    "Dense": _dense,
+    "Flatten": _flatten,
+    "Reshape": _reshape,
+    "Dropout": _dropout,
+    **{f"SpatialDropout{r}D": _spatial_dropout(r) for r in (1, 2, 3)},
+    "BatchNormalization": _batch_norm,
+    "LayerNormalization": _layer_norm,
+    **{f"UpSampling{r}D": _upsampling(r) for r in (1, 2, 3)},
+    **{f"ZeroPadding{r}D": _zero_padding(r) for r in (1, 2, 3)},
+    **{f"Cropping{r}D": _cropping(r) for r in (1, 2, 3)},
+    "Activation": _activation_layer,
+    "ReLU": _relu,
+    "LeakyReLU": _leaky_relu,
+    "ELU": _elu,
+    "PReLU": _prelu,
+    "Softmax": _softmax,
+    "Add": _merge("add"),
+    "Subtract": _merge("subtract"),
+    "Multiply": _merge("multiply"),
+    "Average": _merge("average"),
+    "Maximum": _merge("maximum"),
+    "Minimum": _merge("minimum"),
+    "Concatenate": _concatenate,
+}
+"""Keras layer class name -> converter to spec fields (``type`` first)."""
+
+WHY_NOT = {
+    "Lambda": "a Lambda runs Python code, which a spec cannot hold",
+    "TFSMLayer": "a wrapped SavedModel has no layers to read",
+}
+
+
+def class_name(op: Any) -> str:
+    """``Conv2D`` for a layer, ``keras.ops.Add`` for a raw operation."""
+    import keras
+
+    name = type(op).__name__
+    return name if isinstance(op, keras.layers.Layer) else f"keras.ops.{name}"
+
+
+def _tensor_op(kind: str) -> Callable[[Any, Any], dict[str, Any]]:
+    def convert(op: Any, node: Any) -> dict[str, Any]:
+        if len(node.input_tensors) != len(node.arguments.args) or node.arguments.kwargs:
+            raise Unliftable(f"{kind} with a constant operand")
+        return layer(kind)
+
+    return convert
+
+
+OP_CONVERTERS: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
+    "Add": _tensor_op("add"),
+    "Subtract": _tensor_op("subtract"),
+    "Multiply": _tensor_op("multiply"),
+    "Maximum": _tensor_op("maximum"),
+    "Minimum": _tensor_op("minimum"),
+}
+"""``keras.ops`` operations in a functional graph (``x + y`` between two tensors), by class."""
+
+
+def convert_call(op: Any, node: Any) -> dict[str, Any]:
+    """The spec fields for one layer or operation call; ``Unliftable`` says what is in the way."""
+    import keras
+
+    if not isinstance(op, keras.layers.Layer):
+        converter = OP_CONVERTERS.get(type(op).__name__)
+        if converter is None or node is None:
+            raise Unliftable("no converter for this operation")
+        return converter(op, node)
+    return convert_layer(op)
+
+
+def convert_layer(keras_layer: Any) -> dict[str, Any]:
+    """The spec fields for one Keras layer, or ``Unliftable`` saying what stands in the way."""
+    cls = type(keras_layer).__name__
+    module = type(keras_layer).__module__
+    if cls in WHY_NOT:
+        raise Unliftable(WHY_NOT[cls])
+    converter = CONVERTERS.get(cls)
+    if converter is None or not module.startswith("keras."):
+        raise Unliftable("no converter for this layer class (the spec language has no such kind)")
+    if not keras_layer.trainable and keras_layer.weights:
+        raise Unliftable("a frozen layer (trainable=False): spec layers are always trainable")
+    c = Config(keras_layer)
+    fields = converter(c)
+    left = c.leftover()
+    if left:
+        raise Unliftable(f"argument{'s' if len(left) > 1 else ''} {', '.join(left)} not liftable")
+    return fields
