@@ -420,8 +420,8 @@ def test_expressions_keep_their_commas() -> None:
     from archspec.symbols import symbol
 
     H = symbol("H")
-    assert render.shape_text((sympy.Max(H - 4, 1), 1024, 3)) == "(Max(1, H - 4), 1024, 3)"
-    assert render.axes_text([sympy.Min(H, 7), 3]) == "(Min(7, H))x3"
+    assert render.shape_text((sympy.Max(H - 4, 1), 1024, 3)) == "(max(1, H - 4), 1024, 3)"
+    assert render.axes_text([sympy.Min(H, 7), 3]) == "(min(7, H))x3"
 
 
 def test_renderers_do_not_import_the_report_module() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
+from ..canonical import canonical_text, same_value
 from ..diagnostics import Severity
 from ..graph import Node
 from ..layers import GLOBAL, Inferred
@@ -87,8 +88,9 @@ class ReceptiveFields:
             for a in axes[1:]:
                 if _differs(a.jump, axes[0].jump) or _differs(a.start, axes[0].start):
                     mismatched.append(
-                        f"axis {axis}: jump {axes[0].jump} vs {a.jump}, "
-                        f"centre {axes[0].start} vs {a.start}"
+                        f"axis {axis}: jump {canonical_text(axes[0].jump)} vs "
+                        f"{canonical_text(a.jump)}, centre {canonical_text(axes[0].start)} vs "
+                        f"{canonical_text(a.start)}"
                     )
                     break
             merged.append(biggest)
@@ -135,11 +137,4 @@ def _known_greater(a: Value, b: Value) -> bool:
 
 
 def _differs(a: Value, b: Value) -> bool:
-    if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)):
-        return a != b
-    try:
-        import sympy
-
-        return sympy.expand(a - b) != 0
-    except (TypeError, ValueError):
-        return False
+    return not same_value(a, b)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
+from ..canonical import canonical_text
 from ..conditions import Constraint
 from ..expr import MAX_MAGNITUDE, ExprError, parse_expression
 from ..symbols import Value, as_int
@@ -101,7 +102,9 @@ class Formula:
 
     def __str__(self) -> str:
         if self._text is None:
-            self._text = self._template.format(**{k: str(v) for k, v in self._args.items()})
+            self._text = self._template.format(
+                **{k: canonical_text(v) for k, v in self._args.items()}
+            )
         return self._text
 
     def __repr__(self) -> str:
@@ -253,7 +256,7 @@ def need_rank(shape: Shape, rank: int, kind: str) -> None:
 
 
 def format_shape(shape: Shape) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+    return "(" + ", ".join(canonical_text(d) for d in shape) + ")"
 
 
 def positive(size: Value, formula: str | Formula, field: str | None = None) -> list[Constraint]:

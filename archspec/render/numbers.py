@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from ..canonical import canonical_text
 from ..symbols import as_int
 
 if TYPE_CHECKING:
@@ -26,36 +27,24 @@ def concrete(value: Any) -> int | None:
 
 
 def expression_text(value: Any) -> str:
-    """An expression as people write it, with nested floors and ceilings flattened.
+    """An expression in its one printed form (``ceil(H/2)``, ``floor(H/4) - 2``, ``H mod 2``).
 
-    sympy keeps ``floor(floor(H/2)/2)`` as built (it cannot know that ``H/2`` stays real), so a
-    4-level U-Net prints four nested floors. For real y and a positive integer n,
-    ``floor(floor(y)/n) == floor(y/n)`` (and likewise for ceiling), so the text shrinks to
-    ``floor(H/16)`` without changing any value.
+    Expressions equal at every size print identically, whichever way the network built them:
+    see ``archspec.canonical``.
     """
-    if not hasattr(value, "replace") or not getattr(value, "free_symbols", None):
+    if not getattr(value, "free_symbols", None):
         return str(value)
-    import sympy
-
-    def flatten(e: Any) -> Any:
-        coeff, rest = e.args[0].as_coeff_Mul()
-        if type(rest) is type(e) and coeff.is_Rational and coeff > 0 and coeff.p == 1:
-            return type(e)(rest.args[0] * coeff)
-        return e
-
-    kinds = (sympy.floor, sympy.ceiling)
-    flat = value.replace(lambda e: isinstance(e, kinds), flatten)
     if len(value.free_symbols) > _ORDERED_SYMBOLS:
         # sympy orders a sum's terms by monomials as long as its symbols: quadratic, a minute
         # for the totals of 2,000 layers with symbolic filters. Their stored order is as exact.
         from sympy.printing.str import StrPrinter
 
-        return StrPrinter({"order": "none"}).doprint(flat)
-    return str(flat)
+        return StrPrinter({"order": "none"}).doprint(value)
+    return canonical_text(value)
 
 
 _ORDERED_SYMBOLS = 32
-"""Free symbols up to which expressions print in sympy's reading order (``floor(H/2) - 2``)."""
+"""Free symbols up to which expressions take their canonical form, in sympy's reading order."""
 
 
 def exact_text(value: Any) -> str:
