@@ -42,4 +42,5 @@ clean:
 
 readme: setup
 	$(PY) scripts/readme_report.py
+	$(PY) scripts/spec_reference.py
 	$(PY) scripts/spec_table.py
