@@ -83,6 +83,8 @@ SPEC_ACTIVATIONS = frozenset(
         "selu",
         "sigmoid",
         "hard_sigmoid",
+        "hard_swish",
+        "hard_silu",
         "tanh",
         "softmax",
         "softplus",
@@ -243,8 +245,53 @@ def _reshape(c: Config) -> dict[str, Any]:
 
 
 def _dropout(c: Config) -> dict[str, Any]:
-    c.expect("noise_shape", None)
-    return layer("dropout", rate=c["rate"])
+    noise = c["noise_shape"]
+    if noise is not None:
+        noise = list(noise)[1:]  # Keras counts the batch axis, the spec does not
+    return layer("dropout", rate=c["rate"], noise_shape=noise)
+
+
+def _numbers(value: Any, what: str) -> float | list[float]:
+    """A scalar or one number per channel, from a config that may nest or serialise them."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        raise Unliftable(f"{what} is a serialised object, not numbers")
+    array = np.asarray(value, dtype="float64")
+    if array.size == 1:
+        return float(array.reshape(()))
+    if array.ndim > 1 and all(d == 1 for d in array.shape[:-1]):
+        array = array.reshape(-1)
+    if array.ndim != 1:
+        raise Unliftable(f"{what} has shape {array.shape}; the spec takes one per channel")
+    return [float(v) for v in array]
+
+
+def _rescaling(c: Config) -> dict[str, Any]:
+    return layer(
+        "rescaling", scale=_numbers(c["scale"], "scale"), offset=_numbers(c["offset"], "offset")
+    )
+
+
+def _normalization(c: Config) -> dict[str, Any]:
+    _last_axis(c)
+    c.expect("invert", False)
+    mean, variance = c["mean"], c["variance"]
+    if mean is None and variance is None:
+        return layer("normalization")
+    return layer(
+        "normalization", mean=_numbers(mean, "mean"), variance=_numbers(variance, "variance")
+    )
+
+
+def _layer_scale(c: Config) -> dict[str, Any]:
+    if c["projection_dim"] != c.layer.input.shape[-1]:
+        raise Unliftable("projection_dim differs from the input's channels")
+    return layer("layer_scale", init=float(c["init_values"]))
+
+
+def _stochastic_depth(c: Config) -> dict[str, Any]:
+    return layer("stochastic_depth", rate=float(c["drop_path_rate"]))
 
 
 def _spatial_dropout(rank: int) -> Converter:
@@ -394,6 +441,10 @@ CONVERTERS: dict[str, Converter] = {
     "Flatten": _flatten,
     "Reshape": _reshape,
     "Dropout": _dropout,
+    "Rescaling": _rescaling,
+    "Normalization": _normalization,
+    "LayerScale": _layer_scale,
+    "StochasticDepth": _stochastic_depth,
     **{f"SpatialDropout{r}D": _spatial_dropout(r) for r in (1, 2, 3)},
     "BatchNormalization": _batch_norm,
     "LayerNormalization": _layer_norm,
@@ -430,13 +481,43 @@ def class_name(op: Any) -> str:
     return name if isinstance(op, keras.layers.Layer) else f"keras.ops.{name}"
 
 
+def _constant(node: Any) -> float | None:
+    """The number in ``x + 3`` or ``x * (1/6)``; None when both operands are tensors."""
+    args = node.arguments.args
+    if node.arguments.kwargs or len(args) != 2:
+        raise Unliftable("an operation with other than two operands")
+    if len(node.input_tensors) == 2:
+        return None
+    other = args[1] if node.input_tensors[0] is args[0] else args[0]
+    if isinstance(other, bool) or not isinstance(other, int | float):
+        raise Unliftable(f"a constant operand {other!r} that is not a number")
+    return float(other)
+
+
 def _tensor_op(kind: str) -> Callable[[Any, Any], dict[str, Any]]:
+    """``x + y`` between tensors is the merge; with a number it is a rescaling."""
+
     def convert(op: Any, node: Any) -> dict[str, Any]:
-        if len(node.input_tensors) != len(node.arguments.args) or node.arguments.kwargs:
-            raise Unliftable(f"{kind} with a constant operand")
-        return layer(kind)
+        constant = _constant(node)
+        if constant is None:
+            return layer(kind)
+        first_is_tensor = node.input_tensors[0] is node.arguments.args[0]
+        if kind == "add":
+            return {"type": "rescaling", "scale": 1.0, "offset": constant}
+        if kind == "multiply":
+            return {"type": "rescaling", "scale": constant}
+        if kind == "subtract" and first_is_tensor:
+            return {"type": "rescaling", "scale": 1.0, "offset": -constant}
+        raise Unliftable(f"{kind} with a constant operand")
 
     return convert
+
+
+def _divide(op: Any, node: Any) -> dict[str, Any]:
+    constant = _constant(node)
+    if constant is None or node.input_tensors[0] is not node.arguments.args[0] or not constant:
+        raise Unliftable("a division the spec has no kind for")
+    return {"type": "rescaling", "scale": 1.0 / constant}
 
 
 OP_CONVERTERS: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
@@ -445,6 +526,8 @@ OP_CONVERTERS: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
     "Multiply": _tensor_op("multiply"),
     "Maximum": _tensor_op("maximum"),
     "Minimum": _tensor_op("minimum"),
+    "TrueDivide": _divide,
+    "Divide": _divide,
 }
 """``keras.ops`` operations in a functional graph (``x + y`` between two tensors), by class."""
 
