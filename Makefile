@@ -8,7 +8,7 @@ ARCHSPEC := $(VENV)/bin/archspec
 SPEC ?= specs/lenet5.yaml
 MINUTES ?= 10
 
-.PHONY: setup demo test lint bench fuzz readme clean
+.PHONY: setup demo test test-fast lint bench fuzz readme clean
 
 setup: $(VENV)/.installed
 
@@ -28,8 +28,14 @@ demo: setup
 test: setup
 	$(PY) -m pytest
 
+# The checks to run before pushing (CI runs them too): lint, then the fast tests.
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test-fast: setup
+	$(PY) -m pytest -m "not keras and not slow" -q
 
 bench: setup
 	$(PY) benchmarks/check_speed.py

@@ -57,7 +57,7 @@ class Tiling:
         lost = []
         windows = inferred.windows if isinstance(inferred.windows, (list, tuple)) else []
         margins = self.margins.get(node.inputs[0], ()) if len(node.inputs) == 1 else ()
-        for axis, (dropped, formula) in enumerate(inferred.remainders):
+        for axis, (dropped, formula) in enumerate(inferred.dropped_pixels):
             if axis < len(windows):
                 w = windows[axis]
                 if (w.kernel - 1) * w.dilation + 1 < w.stride:

@@ -163,7 +163,7 @@ class Inferred:
     """Zeros a padding layer appends per axis: a later stride may drop them, not image pixels."""
     formulas: Sequence[str | Formula] = ()
     constraints: list[Constraint] = field(default_factory=list)
-    remainders: list[tuple[Value, str | Formula]] = field(default_factory=list)
+    dropped_pixels: list[tuple[Value, str | Formula]] = field(default_factory=list)
     """Input pixels a strided window never reaches, per axis, with the axis's formula."""
     warnings: list[LayerError] = field(default_factory=list)
     args: Args | None = None

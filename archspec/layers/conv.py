@@ -217,7 +217,7 @@ def slide(
         windows.append(window)
         formulas.append(formula)
         inferred.constraints.extend(conditions)
-        inferred.remainders.append((dropped, formula))
+        inferred.dropped_pixels.append((dropped, formula))
     inferred.shape = tuple(outs)
     inferred.windows = windows
     inferred.formulas = formulas
