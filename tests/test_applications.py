@@ -40,6 +40,11 @@ APPLICATIONS: dict[str, dict[str, Any]] = {
         "sizes": [(224, 224), (225, 193), (97, 131)],
         "not_layers": _not_a_keras_layer("gate_shift", "gate_scale"),
     },
+    "convnext_tiny": {
+        "keras": "ConvNeXtTiny",
+        "sizes": [(224, 224), (225, 193), (97, 131)],
+        "not_layers": _not_a_keras_layer("add"),  # Keras writes inputs + x
+    },
 }
 """Spec -> the keras.applications constructor, its sizes (the default first), and the spec
 layers Keras writes as tensor arithmetic rather than layers (``x + 3.0`` in MobileNetV3's
@@ -73,6 +78,14 @@ def reference() -> Callable[[str, tuple[int, int]], Any]:
     return get
 
 
+def _flat(layers: list[Any]) -> list[Any]:
+    """Nested models (ConvNeXt's stem and downsampling are Sequential) count by their layers."""
+    out = []
+    for layer in layers:
+        out.extend(_flat(layer.layers) if isinstance(layer, keras.Model) else [layer])
+    return out
+
+
 def _layers(model: Any) -> collections.Counter[tuple[Any, ...]]:
     return collections.Counter(
         (
@@ -80,7 +93,7 @@ def _layers(model: Any) -> collections.Counter[tuple[Any, ...]]:
             _count(layer.trainable_weights),
             _count(layer.non_trainable_weights),
         )
-        for layer in model.layers
+        for layer in _flat(model.layers)
         if not isinstance(layer, keras.layers.InputLayer)
     )
 

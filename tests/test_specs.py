@@ -62,8 +62,9 @@ def test_every_spec_opens_with_its_source() -> None:
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=spec_ids(SPEC_FILES))
 def test_spec_checks_without_warnings(path: Path) -> None:
+    """Notes (a pointwise Dense, sizes that tile only for some inputs) are information."""
     report = archspec.analyze(path)
-    assert [d.code for d in report.diagnostics] == []
+    assert [d.code for d in report.diagnostics if d.severity.value != "note"] == []
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_TOTAL))

@@ -103,6 +103,7 @@ class _Analysis:
             self.diagnostics.extend(found)
         if graph is not None and shape is not None:
             rows = self.walk(graph, shape)
+            self.diagnostics = pointwise_dense_as_notes(self.diagnostics, rows, graph.output)
         report = Report(
             spec_name=self.spec.name,
             file=getattr(self.spec.source, "file", None),
@@ -374,3 +375,36 @@ def _complexity(value: Any, memo: dict[Any, tuple[int, int]]) -> tuple[int, int]
         found = (max(p[0] for p in parts) + level, 1 + sum(p[1] for p in parts))
         memo[value] = found
     return found
+
+
+POINTWISE_DENSE = (
+    "; here it is a per-position (1x1) layer inside the network, as ConvNeXt's pointwise "
+    "layers are, and the output is still reduced later, so this is noted, not warned"
+)
+
+
+def pointwise_dense_as_notes(
+    diagnostics: list[Diagnostic], rows: list[LayerRow], output: str | None
+) -> list[Diagnostic]:
+    """Keep ``dense-unflattened`` a warning only where the mistake it names shows: a Dense on
+    a map that produces the model's output (through shape-keeping layers such as an
+    activation), so the "classifier" answers per position. Anywhere else a Dense on the last
+    axis is a pointwise layer (ConvNeXt, MLP-Mixer) and stays visible as a note."""
+    by_name = {row.name: row for row in rows}
+    head = by_name.get(output or "")
+    while head is not None and head.type != "dense" and len(head.inputs) == 1:
+        before = by_name.get(head.inputs[0])
+        if before is None or tuple(before.output_shape) != tuple(head.output_shape):
+            break
+        head = before
+    warned = head.name if head is not None and head.type == "dense" else None
+    out = []
+    noted: set[tuple[object, ...]] = set()
+    for d in diagnostics:
+        if d.code == "dense-unflattened" and d.severity is Severity.WARNING and d.layer != warned:
+            if d.path in noted:
+                continue  # every copy of a block says it at the same place: once is enough
+            noted.add(d.path)
+            d = replace(d, severity=Severity.NOTE, message=d.message + POINTWISE_DENSE)
+        out.append(d)
+    return out

@@ -101,13 +101,16 @@ class Tiling:
             if answer is None:
                 continue
             bad, exact = answer
+            # A note, not a warning: the network is the same at every size, and which sizes
+            # tile is the input's choice (ConvNeXt's 4x4 patches want H = 4k). A concrete
+            # size that drops pixels (--input H=225) is still warned about, above.
             self.emit(
-                Severity.ERROR if self.strict else Severity.WARNING,
+                Severity.NOTE,
                 "stride-tiling",
                 f"layer {node.name!r}: the stride does not tile its input for some sizes, "
                 f"e.g. {names[0]}={bad} ({formula}); exact for {exact}",
                 (*node.path, "strides"),
-                "restrict the input size or pad",
+                f"pick a size in that set, or check one with --input {names[0]}=...",
                 node.name,
             )
         if skipped:
