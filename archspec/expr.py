@@ -1,20 +1,29 @@
-"""Size expressions in spec files: ``"2*width"``, ``"H//2"``, ``"min(a, b)"``.
+"""Size expressions in spec files: ``"2*width"``, ``"H//2"``, ``"ceil(1.1*depth)"``.
 
 Spec files come from strangers, so their text is never evaluated as Python. ``ast.parse`` only
-builds a tree (it runs nothing); the tree is then walked against a whitelist of integers, names,
-``+ - * // / %``, unary minus, parentheses and ``min``/``max`` calls. Anything else — attributes,
+builds a tree (it runs nothing); the tree is then walked against a whitelist of integers, decimal
+numbers, names, ``+ - * // / %``, unary minus, parentheses and calls of ``min``, ``max``,
+``floor``, ``ceil``, ``round``, ``round_to`` and ``make_divisible``. Anything else — attributes,
 subscripts, lambdas, strings, ``**`` — is refused with the column where it starts.
 
-Values are Python ints on the fast path; sympy is imported only when a name is bound to a sympy
-expression (a free size such as ``H``).
+Numbers are exact: a decimal such as ``1.1`` is the rational 11/10 read from its text, never a
+binary float, and ``/`` of integers gives a ``Fraction`` when it is not whole. Families of
+networks scale widths and depths by such factors and round (EfficientNet's ``round_filters`` is
+``make_divisible(1.1*32, 8)``); sizes and counts must still come out whole, which the layer
+fields check with the field's location.
+
+Values are Python ints (or Fractions) on the fast path; sympy is imported only when a name is
+bound to a sympy expression (a free size such as ``H``).
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .symbols import MAX_DEGREE, Value, measure
@@ -27,7 +36,18 @@ MAX_EXPRESSION_LENGTH = 200
 MAX_MAGNITUDE = 10**12
 MAX_TERMS = 400
 """Most operations in a symbolic value, counted with repetition (the engine's own bound)."""
-_FUNCTIONS = ("min", "max")
+_FUNCTIONS = {
+    "min": (2, None),
+    "max": (2, None),
+    "floor": (1, 1),
+    "ceil": (1, 1),
+    "round": (1, 1),
+    "round_to": (2, 2),
+    "make_divisible": (2, 2),
+}
+"""Callable names and their (fewest, most) arguments."""
+_CONCRETE_ONLY = ("round", "round_to", "make_divisible")
+"""Functions of numbers only: on free sizes they would leave the floor/ceil family."""
 
 
 class ExprError(ValueError):
@@ -80,39 +100,63 @@ def parse_expression(text: str) -> Expression:
     except (RecursionError, MemoryError, ValueError):
         raise ExprError(f"cannot parse {text!r}: too deeply nested") from None
     names: set[str] = set()
-    _check(tree, names)
+    _check(tree, names, text.strip())
     return Expression(text, tree, frozenset(names))
 
 
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Div, ast.Mod)
 
 
-def _check(node: ast.AST, names: set[str]) -> None:
+def _exact_decimal(node: ast.Constant, text: str) -> Fraction:
+    """The rational a decimal literal says, from its text: ``1.1`` is 11/10, not a float."""
+    segment = ast.get_source_segment(text, node) or ""
+    col = getattr(node, "col_offset", 0)
+    try:
+        value = Fraction(segment.replace("_", ""))
+    except (ValueError, ZeroDivisionError):
+        raise ExprError(f"{segment!r} is not a decimal number", col) from None
+    if not math.isfinite(node.value) or value.denominator > MAX_MAGNITUDE:
+        raise ExprError(
+            f"{segment!r} has more digits than the limit of {MAX_MAGNITUDE} allows", col
+        )
+    return value
+
+
+def _check(node: ast.AST, names: set[str], text: str | None = None) -> None:
     col = getattr(node, "col_offset", 0)
     if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, int):
+        if isinstance(node.value, float) and text is not None:
+            node.value = _exact_decimal(node, text)
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, Fraction)):
             raise ExprError(
-                f"only integers are allowed in expressions, got {node.value!r}",
+                f"only numbers are allowed in expressions, got {node.value!r}",
                 col,
                 hint="write sizes and counts as integers, e.g. 3 or '2*width'",
             )
         if abs(node.value) > MAX_MAGNITUDE:
-            raise ExprError(f"integer {node.value} exceeds the limit of {MAX_MAGNITUDE}", col)
+            raise ExprError(f"number {node.value} exceeds the limit of {MAX_MAGNITUDE}", col)
     elif isinstance(node, ast.Name):
         names.add(node.id)
     elif isinstance(node, ast.BinOp) and isinstance(node.op, _BINOPS):
-        _check(node.left, names)
-        _check(node.right, names)
+        _check(node.left, names, text)
+        _check(node.right, names, text)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        _check(node.operand, names)
+        _check(node.operand, names, text)
     elif isinstance(node, ast.Call):
         fn = node.func
         if not isinstance(fn, ast.Name) or fn.id not in _FUNCTIONS or node.keywords:
-            raise ExprError("only min(...) and max(...) may be called in expressions", col)
-        if len(node.args) < 2:
-            raise ExprError(f"{fn.id}() needs at least two arguments", col)
+            raise ExprError(
+                f"only {', '.join(f'{f}(...)' for f in _FUNCTIONS)} may be called in expressions",
+                col,
+            )
+        fewest, most = _FUNCTIONS[fn.id]
+        if len(node.args) < fewest or (most is not None and len(node.args) > most):
+            wanted = f"at least {fewest}" if most is None else str(fewest)
+            raise ExprError(
+                f"{fn.id}() takes {wanted} argument(s). Received: {len(node.args)}", col
+            )
         for arg in node.args:
-            _check(arg, names)
+            _check(arg, names, text)
     else:
         what = type(node).__name__
         if isinstance(node, ast.BinOp):
@@ -120,7 +164,8 @@ def _check(node: ast.AST, names: set[str]) -> None:
         raise ExprError(
             f"{what} is not allowed in expressions",
             col,
-            hint="use integers, names, + - * // / %, parentheses, min() and max()",
+            hint="use numbers, names, + - * // / %, parentheses and the functions "
+            + ", ".join(_FUNCTIONS),
         )
 
 
@@ -131,7 +176,7 @@ class _Evaluator:
 
     def visit(self, node: ast.expr) -> Value:
         if isinstance(node, ast.Constant):
-            return int(node.value)
+            return node.value if isinstance(node.value, Fraction) else int(node.value)
         if isinstance(node, ast.Name):
             if node.id not in self.env:
                 guess = did_you_mean(node.id, list(self.env))
@@ -146,10 +191,41 @@ class _Evaluator:
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Call):
             args = [self.visit(a) for a in node.args]
-            return _whole(_minmax(node.func.id, args))  # type: ignore[attr-defined]
+            name = node.func.id  # type: ignore[attr-defined]
+            if name in ("min", "max"):
+                return _whole(_minmax(name, args))
+            return _whole(self._rounding(node, name, args))
         assert isinstance(node, ast.BinOp)
         a, b = self.visit(node.left), self.visit(node.right)
         return self._binop(node, a, b)
+
+    def _rounding(self, node: ast.Call, name: str, args: list[Value]) -> Value:
+        if name in ("floor", "ceil") and not _is_number(args[0]):
+            import sympy
+
+            return sympy.floor(args[0]) if name == "floor" else sympy.ceiling(args[0])
+        if not all(_is_number(a) for a in args):
+            raise ExprError(
+                f"{name}() in {self.text!r} needs numbers, not free sizes; floor() and ceil() "
+                "take free sizes",
+                node.col_offset,
+                hint="bind the sizes with --input, or use floor()/ceil()",
+            )
+        x = Fraction(args[0])
+        if name == "floor":
+            return math.floor(x)
+        if name == "ceil":
+            return math.ceil(x)
+        if name == "round":
+            return round(x)
+        m = Fraction(args[1])
+        if m <= 0:
+            raise ExprError(
+                f"{name}() rounds to a multiple of a positive number. Received: {args[1]} "
+                f"in {self.text!r}",
+                node.col_offset,
+            )
+        return round_to(x, m) if name == "round_to" else make_divisible(x, m)
 
     def _binop(self, node: ast.BinOp, a: Value, b: Value) -> Value:
         op = node.op
@@ -160,7 +236,7 @@ class _Evaluator:
         elif isinstance(op, ast.Mult):
             out = a * b
         else:
-            if not isinstance(b, int):
+            if not _is_number(b):
                 raise ExprError(
                     f"{self.text!r} divides by {b}, which depends on the free sizes; "
                     "sizes may be divided (/, //, %) by integers only",
@@ -171,6 +247,12 @@ class _Evaluator:
                 raise ExprError(f"division by zero in {self.text!r}", node.col_offset)
             out = _divide(op, a, b, self.text, node.col_offset)
         out = _whole(out)
+        if isinstance(out, Fraction) and max(abs(out.numerator), out.denominator) > MAX_MAGNITUDE:
+            raise ExprError(
+                f"{self.text!r} evaluates to {out}, whose numerator or denominator is beyond "
+                f"the limit of {MAX_MAGNITUDE}",
+                node.col_offset,
+            )
         if isinstance(out, int) and abs(out) > MAX_MAGNITUDE:
             raise ExprError(
                 f"{self.text!r} evaluates to {out}, beyond the limit of {MAX_MAGNITUDE}",
@@ -180,35 +262,71 @@ class _Evaluator:
 
 
 def _divide(op: ast.operator, a: Value, b: Value, text: str, col: int) -> Value:
-    both_int = isinstance(a, int) and isinstance(b, int)
+    both = _is_number(a) and _is_number(b)
     if isinstance(op, ast.FloorDiv):
-        if both_int:
-            return a // b
+        if both:
+            return math.floor(Fraction(a) / Fraction(b))
         import sympy
 
-        return sympy.floor(sympy.Rational(1) * a / b)
+        return sympy.floor(sympy.Rational(1) * a / _sympy_number(b))
     if isinstance(op, ast.Mod):
-        if both_int:
-            return a % b
+        if both:
+            return Fraction(a) % Fraction(b)
         import sympy
 
-        return sympy.Mod(a, b)
-    # True division must come out whole: sizes and counts are integers.
-    if both_int:
-        if a % b:
-            raise ExprError(
-                f"{text!r} is not a whole number ({a}/{b})",
-                col,
-                hint="use // to round down",
-            )
-        return a // b
+        return sympy.Mod(a, _sympy_number(b))
+    # True division is exact: a whole result is an int, any other a Fraction. Sizes and counts
+    # must come out whole; the layer fields check that, where they can say which field.
+    if both:
+        return Fraction(a) / Fraction(b)
     import sympy
 
-    return sympy.Rational(1) * a / b
+    return sympy.Rational(1) * a / _sympy_number(b)
+
+
+def _sympy_number(b: Value) -> Value:
+    if isinstance(b, Fraction):
+        import sympy
+
+        return sympy.Rational(b.numerator, b.denominator)
+    return b
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, Fraction)) and not isinstance(value, bool)
+
+
+def round_to(x: Fraction | int, multiple: Fraction | int) -> int | Fraction:
+    """The multiple of ``multiple`` nearest to ``x``, halves rounded up (``round_to(12, 8)``
+    is 16): exact, where ``round(x / m) * m`` in floats is not.
+
+    >>> round_to(Fraction(35, 2), 8), round_to(20, 8), round_to(11, 8)
+    (16, 24, 8)
+    """
+    q = math.floor(Fraction(x) / multiple + Fraction(1, 2))
+    return _whole(q * Fraction(multiple))
+
+
+def make_divisible(x: Fraction | int, divisor: Fraction | int) -> int | Fraction:
+    """Keras Applications' channel rounding (EfficientNet's ``round_filters``, MobileNet's
+    ``_make_divisible``): the nearest multiple of ``divisor``, at least ``divisor``, and one
+    ``divisor`` more when that lost over 10% of ``x``. Computed on exact rationals, so scaled
+    widths such as 1.1 * 40 never differ from Keras by a float's last bit.
+
+    >>> make_divisible(Fraction(11, 10) * 32, 8), make_divisible(Fraction(14, 10) * 40, 8)
+    (32, 56)
+    >>> make_divisible(3, 8), make_divisible(Fraction(19, 10) * 36, 8)  # at least 8; 68.4 -> 72
+    (8, 72)
+    """
+    d = Fraction(divisor)
+    new = max(d, math.floor(Fraction(x) + d / 2) // d * d)
+    if new < Fraction(9, 10) * Fraction(x):
+        new += d
+    return _whole(new)
 
 
 def _minmax(name: str, args: list[Value]) -> Value:
-    if all(isinstance(a, int) for a in args):
+    if all(_is_number(a) for a in args):
         return min(args) if name == "min" else max(args)
     import sympy
 
@@ -220,8 +338,12 @@ def _whole(value: Value) -> Value:
     integers (zero divisors, magnitude) see it: sympy's ``Integer(0)`` is no ``int``."""
     if isinstance(value, int):
         return value
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else value
     if not value.free_symbols and getattr(value, "is_Integer", False):
         return int(value)
+    if not value.free_symbols and getattr(value, "is_Rational", False):
+        return Fraction(int(value.p), int(value.q))
     return value
 
 

@@ -16,7 +16,7 @@ from .expr import ExprError, did_you_mean, parse_expression
 from .layers import LayerBase
 from .limits import DEFAULT_LIMITS, Limits
 from .spec import BlockArg, BlockUse, Spec
-from .symbols import Value, as_int
+from .symbols import Value, as_int, fraction_of
 
 INPUT = "input"
 
@@ -143,7 +143,15 @@ class _Expander:
             self.error("bad-expression", exc.message, path, exc.hint)
             return None
         concrete = as_int(value)
-        if concrete is None:
+        inexact = fraction_of(value)
+        if inexact is not None:
+            self.error(
+                "not-whole",
+                f"must be a whole number. Received: {raw!r} = {inexact}",
+                path,
+                "round it: ceil(...), floor(...) or round(...)",
+            )
+        elif concrete is None:
             self.error(
                 "not-concrete",
                 f"must be a concrete integer, got {raw!r}",

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from .layers import LAYER_CLASSES, Augmentation, IntExpr
-from .layers.base import StrictModel
+from .layers.base import NumExpr, StrictModel
 from .training_config import TrainConfig
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -27,7 +27,7 @@ class BlockUse(StrictModel):
     block: str = Field(description="Name of a block defined under blocks:.")
     name: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=100)
     inputs: list[str] | None = Field(None, min_length=1, max_length=1)
-    args: dict[str, IntExpr] = Field(default_factory=dict, description="Block arguments.")
+    args: dict[str, NumExpr] = Field(default_factory=dict, description="Block arguments.")
     repeat: IntExpr = Field(1, description="Chained copies, named name.1, name.2, ...")
 
 
@@ -99,8 +99,9 @@ class Spec(StrictModel):
     symbols: dict[str, SymbolSpec] = Field(
         default_factory=dict, description="Free sizes (and hyperparameters) with bounds."
     )
-    params: dict[str, IntExpr] = Field(
-        default_factory=dict, description="Named values usable in expressions: width: 64."
+    params: dict[str, NumExpr] = Field(
+        default_factory=dict,
+        description="Named values usable in expressions: width: 64, or exact decimals: 1.1.",
     )
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     layers: list[Layer] = Field(min_length=1)

@@ -60,6 +60,24 @@ def as_int(value: object) -> int | None:
     return None
 
 
+def fraction_of(value: object) -> Fraction | None:
+    """The rational behind a number that is not whole (``7/2``), else None.
+
+    Sizes and counts must be whole; this is what the fields check to say so.
+
+    >>> import sympy
+    >>> fraction_of(Fraction(7, 2)), fraction_of(sympy.Rational(1, 3)), fraction_of(4)
+    (Fraction(7, 2), Fraction(1, 3), None)
+    """
+    if isinstance(value, Fraction):
+        return value if value.denominator != 1 else None
+    if is_symbolic(value) or isinstance(value, int):
+        return None
+    if getattr(value, "is_Rational", False) and not getattr(value, "is_Integer", False):
+        return Fraction(int(value.p), int(value.q))  # type: ignore[attr-defined]
+    return None
+
+
 def measure(value: object) -> tuple[int, int, int]:
     """Degree in the free sizes, operations counted with repetition, and largest number.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -45,7 +46,7 @@ def test_symbolic_values_stay_exact() -> None:
         "2**10",
         "[1, 2]",
         "'abc'",
-        "1.5",
+        "1e400",
         "a if b else c",
         "a.b",
         "x[0]",
@@ -76,9 +77,68 @@ def test_unknown_name_suggests_the_closest() -> None:
     assert info.value.hint == "did you mean 'width'?"
 
 
-def test_inexact_division_is_refused() -> None:
-    with pytest.raises(ExprError, match="not a whole number"):
-        parse_expression("H/2").evaluate({"H": 7})
+def test_inexact_division_is_exact() -> None:
+    """``/`` of numbers is exact; whether a field may hold 7/2 is the field's to say."""
+    assert parse_expression("H/2").evaluate({"H": 7}) == Fraction(7, 2)
+    assert parse_expression("H/2").evaluate({"H": 8}) == 4
+    assert type(parse_expression("H/2").evaluate({"H": 8})) is int
+
+
+def test_decimals_are_read_exactly() -> None:
+    assert parse_expression("1.1").evaluate({}) == Fraction(11, 10)
+    assert parse_expression("0.1 + 0.2").evaluate({}) == Fraction(3, 10)
+    assert parse_expression("1.1*10").evaluate({}) == 11
+    assert parse_expression("2.5e-1").evaluate({}) == Fraction(1, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ceil(1.2*3)", 4),  # EfficientNet's depth: ceil(depth_coefficient * repeats)
+        ("floor(7/2)", 3),
+        ("round(5/2)", 2),  # Python's round: halves to even
+        ("round(7/2)", 4),
+        ("round_to(22, 8)", 24),
+        ("round_to(12, 8)", 16),  # halves up
+        ("make_divisible(1.1*32, 8)", 32),
+        ("make_divisible(1.1*40, 8)", 48),  # 44 -> 48: halves up
+        ("make_divisible(3, 8)", 8),  # never below the divisor
+        ("make_divisible(9.9, 8)", 16),  # 8 would lose over 10%
+    ],
+)
+def test_rounding(text: str, expected: int) -> None:
+    value = parse_expression(text).evaluate({})
+    assert value == expected and type(value) is int
+
+
+def _keras_make_divisible(v: float, divisor: int) -> int:
+    """Keras Applications' round_filters, in floats: the reference for exact rationals."""
+    new = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    if new < 0.9 * v:
+        new += divisor
+    return int(new)
+
+
+@given(st.integers(1, 2000), st.integers(10, 31), st.sampled_from([1, 2, 4, 8, 16]))
+def test_make_divisible_matches_keras(filters: int, tenths: int, divisor: int) -> None:
+    exact = parse_expression(f"make_divisible({filters}*{tenths}/10, {divisor})").evaluate({})
+    v = Fraction(filters * tenths, 10)
+    # where v + divisor/2 is not within a float's error of a multiple, floats agree
+    if abs(v + Fraction(divisor, 2) - round(v + Fraction(divisor, 2))) > Fraction(1, 10**6):
+        assert exact == _keras_make_divisible(filters * tenths / 10, divisor)
+    assert exact % divisor == 0 and exact >= divisor and exact >= Fraction(9, 10) * v
+
+
+def test_rounding_free_sizes() -> None:
+    H = symbol("H")
+    assert str(parse_expression("floor(H/3)").evaluate({"H": H})) == "floor(H/3)"
+    assert str(parse_expression("ceil(H*1.5)").evaluate({"H": H})) == "ceiling(3*H/2)"
+    with pytest.raises(ExprError, match="needs numbers"):
+        parse_expression("round(H/2)").evaluate({"H": H})
+    with pytest.raises(ExprError, match="positive"):
+        parse_expression("round_to(5, 0)").evaluate({})
+    with pytest.raises(ExprError, match="takes 1 argument"):
+        parse_expression("ceil(1, 2)")
 
 
 def test_limits() -> None:

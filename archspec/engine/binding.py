@@ -12,7 +12,7 @@ from typing import Protocol
 from ..diagnostics import Severity, SpecPath
 from ..expr import ExprError, did_you_mean, parse_expression
 from ..spec import Spec
-from ..symbols import Value, as_int, is_affine, symbol
+from ..symbols import Value, as_int, fraction_of, is_affine, symbol
 
 
 class Emit(Protocol):
@@ -79,6 +79,16 @@ def input_shape(spec: Spec, env: Mapping[str, Value], emit: Emit) -> tuple[Value
             value = raw if isinstance(raw, int) else parse_expression(raw).evaluate(env)
         except ExprError as exc:
             emit(Severity.ERROR, "bad-expression", exc.message, path, exc.hint)
+            return None
+        inexact = fraction_of(value)
+        if inexact is not None:
+            emit(
+                Severity.ERROR,
+                "not-whole",
+                f"input sizes must be whole numbers. Received: {raw!r} = {inexact}",
+                path,
+                "round it: ceil(...), floor(...) or round(...)",
+            )
             return None
         concrete = as_int(value)
         if concrete is not None and concrete < 1:

@@ -10,6 +10,7 @@ a field two ways. Adding a kind touches its class here and one entry in ``builde
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Union
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 from ..canonical import canonical_text
 from ..conditions import Constraint
 from ..expr import MAX_MAGNITUDE, ExprError, parse_expression
-from ..symbols import Value, as_int
+from ..symbols import Value, as_int, fraction_of
 
 Shape = tuple[Value, ...]
 
@@ -58,6 +59,39 @@ IntExpr = Annotated[
     ),
 ]
 """An integer, or an expression over params, block arguments and symbols: ``"2*width"``."""
+
+
+def _number_or_expression(value: Any) -> int | str:
+    """A non-whole float becomes the decimal text it was written as: exact from then on.
+
+    ``repr`` gives the shortest decimal that reads back as the same float, which is the one
+    written for every decimal of up to 15 significant digits (``1.1``, not 1.100000000000000088).
+    """
+    if isinstance(value, float) and not isinstance(value, bool) and not value.is_integer():
+        if not math.isfinite(value):
+            raise ValueError(f"values must be finite numbers, got {value!r}")
+        text = repr(value)
+        try:
+            parse_expression(text)
+        except ExprError as exc:
+            raise ValueError(exc.message) from None
+        return text
+    return _int_or_expression(value)
+
+
+NumExpr = Annotated[
+    int | str,
+    PlainValidator(_number_or_expression),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "description": "arithmetic over params and symbols"},
+            ]
+        }
+    ),
+]
+"""A param: an integer, an exact decimal (``width: 1.1`` is 11/10), or an expression."""
 
 PerAxis = Union[IntExpr, list[IntExpr]]
 """One value for every spatial axis, or a list with one value per axis."""
@@ -188,6 +222,16 @@ class Context:
     def count(self, raw: int | str, field: str, minimum: int = 1) -> Value:
         """A count such as filters or units: may stay symbolic (a polynomial in params)."""
         value = self.value(raw, field)
+        inexact = fraction_of(value)
+        if inexact is not None:
+            raise LayerError(
+                f"must be a whole number. Received: {field}={raw!r} = {inexact} "
+                f"(about {float(inexact):.6g})",
+                field,
+                "not-whole",
+                hint="round it in the expression: floor(...), ceil(...), round(...), "
+                "round_to(x, 8) or make_divisible(x, 8)",
+            )
         concrete = as_int(value)
         if concrete is not None:
             if concrete < minimum:
