@@ -2,13 +2,14 @@
 
 A merge after a reshape can need ``W == H - 2``; each size's own set cannot say whether any
 pair of sizes meets that. The residue method extends to several sizes: with every size
-``s_i = L*k_i + r_i`` (one residue tuple at a time), each condition built from ``+ const``,
-``* int``, ``floor(./int)``, ``ceiling(./int)`` and ``Mod(., int)`` is affine in the vector
-``k``. The equalities are then a linear Diophantine system, solved exactly (column Hermite
-reduction: ``k = k0 + U t`` with integer ``t``); with at most one free parameter left, each
-size's own intervals and the inequalities become intervals of ``t``, so the answer (empty, or
-its smallest member) is exact. Anything else (``Max`` in a coupled condition, two free
-parameters) is decided by trying sizes one by one up to a bound, and says so.
+``s_i = L_i*k_i + r_i`` (one residue tuple at a time, each size its own period ``L_i``), each
+condition built from ``+ const``, ``* int``, ``floor(./int)``, ``ceiling(./int)`` and
+``Mod(., int)`` is affine in the vector ``k``. The equalities are then a linear Diophantine
+system, solved exactly (column Hermite reduction: ``k = k0 + U t`` with integer ``t``); with
+at most one free parameter left, each size's own intervals and the inequalities become
+intervals of ``t``, so the answer (empty, or its smallest member) is exact. Anything else
+(``Max`` in a coupled condition, two free parameters) is decided by trying sizes one by one
+up to a bound, and says so.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 from ..conditions import Constraint
 from ..symbols import Value
 from .evaluate import checker
-from .piecewise import NeedPeriod, Unsupported
+from .piecewise import Unsupported
 from .sizeset import SizeSet
 
 if TYPE_CHECKING:
@@ -191,28 +192,35 @@ def _exact(
     """(satisfiable, smallest example), or None when the system leaves too much freedom."""
     if any(not s.exact for s in own):
         raise Unsupported("a size set found by enumeration")
-    n = len(symbols)
-    period = math.lcm(*(s.period for s in own)) if own else 1
+    periods = [s.period for s in own]
     while True:
-        if period**n * max(len(cs), 1) > MAX_JOINT_WORK:
+        if math.prod(periods) * max(len(cs), 1) > MAX_JOINT_WORK:
             raise _TooCostly
         try:
-            return _each_residue(cs, symbols, own, period)
-        except NeedPeriod as need:
-            period *= need.factor
+            return _each_residue(cs, symbols, own, periods)
+        except _NeedPeriods as need:
+            periods = [p * f for p, f in zip(periods, need.factors)]
+
+
+class _NeedPeriods(Exception):
+    """Some sizes' periods are too small for a floor to become affine: one factor each."""
+
+    def __init__(self, factors: list[int]) -> None:
+        self.factors = factors
 
 
 def _each_residue(
-    cs: list[Constraint], symbols: list, own: list[SizeSet], period: int
+    cs: list[Constraint], symbols: list, own: list[SizeSet], periods: list[int]
 ) -> tuple[bool, list[int] | None] | None:
+    """Each size its own period (``H = 3k + r``, ``W = 64j + q``): tuples multiply, not powers."""
     best: list[int] | None = None
-    for residues in itertools.product(range(period), repeat=len(symbols)):
-        allowed = [s.k_intervals(period, r) for s, r in zip(own, residues)]
+    for residues in itertools.product(*(range(p) for p in periods)):
+        allowed = [s.k_intervals(p, r) for s, p, r in zip(own, periods, residues)]
         if any(not a for a in allowed):
             continue
-        ev = _Affine(symbols, period, residues)
+        ev = _Affine(symbols, periods, residues)
         forms = [(c.kind, _sub(ev.eval(c.lhs), ev.eval(c.rhs))) for c in cs]
-        point = _smallest(forms, allowed, period, residues)
+        point = _smallest(forms, allowed, periods, residues)
         if point is _UNDECIDED:
             return None
         if point is not None and (best is None or sum(point) < sum(best)):
@@ -230,10 +238,10 @@ def _sub(p: Affine, q: Affine) -> Affine:
 class _Affine:
     """Evaluates a sympy tree as an affine form in ``k`` for one residue tuple."""
 
-    def __init__(self, symbols: list, period: int, residues: Sequence[int]) -> None:
+    def __init__(self, symbols: list, periods: Sequence[int], residues: Sequence[int]) -> None:
         self.index = {s: i for i, s in enumerate(symbols)}
         self.n = len(symbols)
-        self.period = period
+        self.periods = periods
         self.residues = residues
         self.memo: dict = {}
 
@@ -258,7 +266,7 @@ class _Affine:
             if i is None:
                 raise Unsupported(expr)
             coeffs = [Fraction(0)] * self.n
-            coeffs[i] = Fraction(self.period)
+            coeffs[i] = Fraction(self.periods[i])
             return tuple(coeffs), Fraction(self.residues[i])
         if expr.is_Add:
             parts = [self.eval(a) for a in expr.args]
@@ -292,15 +300,15 @@ class _Affine:
 
     @staticmethod
     def _need_integer(coeffs: Sequence[Fraction]) -> None:
-        factor = math.lcm(*(c.denominator for c in coeffs))
-        if factor > 1:
-            raise NeedPeriod(factor)
+        factors = [c.denominator for c in coeffs]
+        if any(f > 1 for f in factors):
+            raise _NeedPeriods(factors)
 
 
 def _smallest(
     forms: list[tuple[str, Affine]],
     allowed: list[list[Span]],
-    period: int,
+    periods: Sequence[int],
     residues: Sequence[int],
 ) -> list[int] | None:
     """The sizes with the smallest sum in this residue tuple, None when there are none."""
@@ -339,7 +347,7 @@ def _smallest(
             spans = _meet(spans, [_preimage(slope, value, (0, None))])
     if not spans:
         return None
-    direction = sum(u)
+    direction = sum(p * x for p, x in zip(periods, u))
     if not basis or direction == 0:
         t = next((x for span in spans for x in span if x is not None), 0)
     elif direction > 0:
@@ -348,7 +356,7 @@ def _smallest(
         t = spans[-1][1]
     if t is None:  # unbounded in the direction that shrinks every size: cannot happen
         return _UNDECIDED
-    return [period * (k + x * t) + r for k, x, r in zip(k0, u, residues)]
+    return [p * (k + x * t) + r for p, k, x, r in zip(periods, k0, u, residues)]
 
 
 def _inside(k: int, spans: list[Span]) -> bool:
