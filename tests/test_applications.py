@@ -139,3 +139,26 @@ def test_spec_is_written_for_every_size(name: str) -> None:
     assert spec.input.shape == ["H", "W", 3]
     report = archspec.analyze(spec, strict=True)
     assert report.ok, report.diagnostics
+
+
+@pytest.mark.slow
+def test_efficientnet_b0_runs_at_its_smallest_valid_sizes() -> None:
+    """``archspec sizes`` says every H, W >= 1 (the 'same'-style padding keeps every strided
+    stage at ceil(size/2) >= 1), so there is no invalid size below the smallest ones; the
+    model built once with free sizes runs at each of the three smallest, with the shape the
+    engine predicts there."""
+    import numpy as np
+
+    from builders import build
+
+    spec = archspec.load(SPECS / "efficientnet_b0.yaml")
+    report = archspec.analyze(spec)
+    smallest = [list(report.valid_inputs[n].first(3)) for n in ("H", "W")]
+    assert smallest == [[1, 2, 3], [1, 2, 3]]
+    keras.backend.clear_session()
+    model = build(spec).model
+    for h, w in zip(*smallest):
+        out = model(np.zeros((1, h, w, 3), dtype="float32"), training=False)
+        assert tuple(out.shape[1:]) == archspec.analyze(spec, H=h, W=w).layers[-1].output_shape
+        probe = archspec.analyze(spec, H=h, W=w).layer("block7a.project_bn").output_shape
+        assert probe[:2] == (-(-h // 32), -(-w // 32))
