@@ -11,6 +11,7 @@ from .api import analyze, dump, from_dict, json_schema, load, loads, parse_docum
 from .diagnostics import Diagnostic, Severity, SpecError
 from .report import LayerRow, Report, Totals
 from .spec import Spec
+from .sweeps import SweepRow, sweep
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,7 @@ __all__ = [
     "Severity",
     "Spec",
     "SpecError",
+    "SweepRow",
     "Totals",
     "analyze",
     "dump",
@@ -29,4 +31,5 @@ __all__ = [
     "load",
     "loads",
     "parse_document",
+    "sweep",
 ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +68,83 @@ def test_params_keep_the_decimal_written() -> None:
     from archspec.expr import parse_expression
 
     assert parse_expression(spec.params["width"]).evaluate({}) == Fraction(11, 10)
+
+
+UNET = Path(__file__).parent / "data" / "unet_depth.yaml"
+
+
+def test_unet_sweep_marks_the_depths_pooling_does_not_divide() -> None:
+    """Depths 1..7 at 224: 224 = 32 * 7, so exactly depths 6 and 7 fail, at the add."""
+    rows = archspec.sweep(
+        archspec.load(UNET), {"width": [8, 16], "depth": list(range(1, 8))}, {"H": 224, "W": 224}
+    )
+    assert len(rows) == 14
+    for row in rows:
+        divides = 224 % 2 ** row.point["depth"] == 0
+        assert row.valid == divides, row
+        if divides:
+            assert row.params > 0 and row.macs > 0 and row.training_bytes > 0
+        else:
+            assert (row.layer, row.rule) == ("skip", "shape-mismatch")
+
+
+def test_sweep_rows_equal_one_analysis_per_point() -> None:
+    spec = archspec.load(UNET)
+    for row in archspec.sweep(spec, {"depth": [2, 6], "H": [64, 96]}, {"W": 64}):
+        report = archspec.analyze(
+            spec.model_copy(update={"params": {**spec.params, "depth": row.point["depth"]}}),
+            {"H": row.point["H"], "W": 64},
+        )
+        assert row.valid == report.ok
+        if report.ok:
+            assert row.params == report.totals.params and row.macs == report.totals.macs
+
+
+def test_sweep_command_never_imports_tensorflow() -> None:
+    """The CLI's JSON rows are the Python form's, and no Keras or TensorFlow is loaded."""
+    code = (
+        "import sys, json\n"
+        "from archspec.cli import main\n"
+        "sys.argv = ['archspec', 'sweep', sys.argv[1], '--param', 'width=8,16', "
+        "'--param', 'depth=1..7', '--input', 'H=224,W=224', '--format', 'json']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "assert not {'tensorflow', 'keras'} & set(sys.modules), 'imported'\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(UNET)], capture_output=True, text=True, check=True
+    )
+    rows = json.loads(out.stdout)
+    python = archspec.sweep(
+        archspec.load(UNET), {"width": [8, 16], "depth": list(range(1, 8))}, {"H": 224, "W": 224}
+    )
+    assert rows == [r.to_dict() for r in python]
+    assert [r["point"]["depth"] for r in rows if not r["valid"]] == [6, 7, 6, 7]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--param", "depth=3..1"], "low to high"),
+        (["--param", "depth=a,b"], "integers or decimals"),
+        (["--param", "nope=1,2"], "neither a param"),
+        ([], "at least one --param"),
+    ],
+)
+def test_sweep_misuse_exits_2(args: list[str], message: str) -> None:
+    from click.testing import CliRunner
+
+    from archspec.cli import cli
+
+    result = CliRunner().invoke(cli, ["sweep", str(UNET), *args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_sweep_formats() -> None:
+    from archspec.sweeps import to_csv, to_text
+
+    rows = archspec.sweep(archspec.load(UNET), {"depth": [5, 6]}, {"H": 224, "W": 224})
+    assert to_text(rows).splitlines()[-1] == "1 of 2 point(s) valid"
+    csv_lines = to_csv(rows).splitlines()
+    assert csv_lines[0].startswith("depth,valid,layer,rule,params")
+    assert csv_lines[2].startswith("6,False,skip,shape-mismatch")
