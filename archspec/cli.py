@@ -478,7 +478,9 @@ def schema(output: str | None) -> None:
         try:
             writable_output(output).write_text(text)
         except OSError as exc:
-            raise click.BadParameter(f"cannot write {output}: {exc.strerror}", "--output") from None
+            raise click.BadParameter(
+                f"cannot write {output}: {exc.strerror}", param_hint="--output"
+            ) from None
     else:
         click.echo(text, nl=False)
 

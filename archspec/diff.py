@@ -362,10 +362,10 @@ def diff_text(d: ReportDiff) -> str:
             lines.append(f"    {c.path}: {c.old} -> {c.new}")
     if d.totals:
         lines += ["", "Totals:"]
-        width = max(len(c.what) for c in d.totals)
-        for c in d.totals:
+        width = max(len(t.what) for t in d.totals)
+        for t in d.totals:
             lines.append(
-                f"  {c.what:<{width}}  {c.old} -> {c.new}" + (f"  ({c.delta})" if c.delta else "")
+                f"  {t.what:<{width}}  {t.old} -> {t.new}" + (f"  ({t.delta})" if t.delta else "")
             )
     for sign, rows in (("+", d.added), ("-", d.removed)):
         if rows:
@@ -375,9 +375,9 @@ def diff_text(d: ReportDiff) -> str:
         lines += ["", "Changed:"]
         for change in d.changed:
             lines.append(f"  ~ {change.name} ({change.type})")
-            for c in change.changes:
+            for f in change.changes:
                 lines.append(
-                    f"      {c.what}: {c.old} -> {c.new}" + (f"  ({c.delta})" if c.delta else "")
+                    f"      {f.what}: {f.old} -> {f.new}" + (f"  ({f.delta})" if f.delta else "")
                 )
     for title, found in (
         ("Diagnostics that appear:", d.diagnostics_added),

@@ -130,7 +130,9 @@ def diagram(
         click.echo(f"archspec diagram: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:
-        raise click.BadParameter(f"cannot write {output}: {exc.strerror}", "--output") from None
+        raise click.BadParameter(
+            f"cannot write {output}: {exc.strerror}", param_hint="--output"
+        ) from None
     click.echo(f"wrote {output} ({fmt})", err=True)
 
 

@@ -403,17 +403,17 @@ class LayerScale(LayerBase):
 
 
 class SpatialDropout1D(_SpatialDropout):
-    type: Literal["spatial_dropout1d"]  # type: ignore[assignment]
+    type: Literal["spatial_dropout1d"]
     rank: ClassVar[int] = 1
 
 
 class SpatialDropout2D(_SpatialDropout):
-    type: Literal["spatial_dropout2d"]  # type: ignore[assignment]
+    type: Literal["spatial_dropout2d"]
     rank: ClassVar[int] = 2
 
 
 class SpatialDropout3D(_SpatialDropout):
-    type: Literal["spatial_dropout3d"]  # type: ignore[assignment]
+    type: Literal["spatial_dropout3d"]
     rank: ClassVar[int] = 3
 
 
