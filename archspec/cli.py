@@ -1,7 +1,10 @@
 """The ``archspec`` command line: the one place where diagnostics are rendered and exit codes set.
 
-Exit codes: 0 all specs valid (warnings allowed unless ``--strict``), 1 a spec is invalid,
-2 the command itself was misused (unknown option, unreadable path). The Keras commands
+Exit codes, one rule for every command: 0 success (warnings allowed unless ``--strict``);
+1 a spec (or a model, or data) is invalid or cannot be read, missing files included, as CI
+tools such as ruff and mypy report a file they cannot open; 2 the command line itself is
+misused (an unknown option, a malformed ``--input``, an output folder that does not exist).
+The Keras commands
 (``build``, ``train``, ...) live in ``builders.commands`` and are imported only when run, so
 ``archspec check`` never pays for TensorFlow.
 """
@@ -237,19 +240,15 @@ def _is(path: Path, kind: str) -> bool:
 
 
 def existing_spec(raw: str) -> Path:
-    """The path of a spec argument; one that does not exist is a misused command (exit 2) in
-    every command, as a mistyped option is."""
+    """The path of a spec argument. One that does not exist is a spec that cannot be read:
+    exit 1 in every command, as an unreadable or invalid spec is, one line on standard error."""
     path = Path(raw)
     try:
         exists = path.exists()
     except OSError as exc:  # a name too long, a loop of links
-        raise click.BadParameter(
-            f"{escape.text(raw)}: {exc.strerror or exc}", param_hint="SPEC"
-        ) from None
+        raise click.ClickException(f"{escape.text(raw)}: {exc.strerror or exc}") from None
     if not exists:
-        raise click.BadParameter(
-            f"{escape.text(raw)}: no such file or directory", param_hint="SPEC"
-        )
+        raise click.ClickException(f"{escape.text(raw)}: no such file or directory")
     return path
 
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import click
 
-from archspec.cli import load_or_diagnose, parse_sizes, render
+from archspec.cli import existing_spec, load_or_diagnose, parse_sizes, render
 from archspec.diagnostics import SpecError
 from builders.atomic import WriteError, atomic_path
 from builders.quiet import quiet_tensorflow
 
 
 @click.command("build")
-@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.argument("spec")
 @click.option(
     "-o",
     "--output",
@@ -41,6 +41,8 @@ from builders.quiet import quiet_tensorflow
 )
 def build(spec: str, output: str, input_: str | None, summary: bool, mixed_precision: bool) -> None:
     """Check SPEC, build it as a Keras model and save it. Exit 1 when the spec is invalid."""
+    if existing_spec(spec).is_dir():
+        raise click.ClickException(f"{spec}: is a folder, not a spec file")
     quiet_tensorflow()
     target = Path(output)
     if target.suffix != ".keras":

@@ -211,9 +211,10 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path: Path, content: bytes
     assert f"{path}:" in proc.stdout + proc.stderr
 
 
-def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+def test_a_missing_path_is_a_spec_that_cannot_be_read(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
+    assert result.output.strip().endswith("nope.yaml: no such file or directory")
 
 
 def test_limits_are_configurable_from_the_command_line() -> None:

@@ -1232,11 +1232,13 @@ def test_file_names_never_inject_output(tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("template", SPEC_COMMANDS, ids=" ".join)
-def test_a_missing_spec_is_misuse_in_every_command(tmp_path: Path, template: list[str]) -> None:
+def test_a_missing_spec_exits_1_in_every_command(tmp_path: Path, template: list[str]) -> None:
+    """A spec that cannot be read is a failed check (1), as an invalid one is, not misuse (2)."""
     missing = str(tmp_path / "no" / "such.yaml")
     args = [missing if part == str(SPECS / "lenet5.yaml") else part for part in template]
     code, output = run_main(command_line(args, missing, str(tmp_path)))
-    assert code == 2 and "no such file or directory" in output, output
+    assert code == 1 and "no such file or directory" in output, output
+    assert len(output.strip().splitlines()) == 1, output
 
 
 @pytest.mark.parametrize(
