@@ -77,18 +77,17 @@ def train(
     skip_bad_images: bool,
     verbose: bool,
 ) -> None:
-    """Train SPEC's model and write the run (models, metrics, history, curves, logs)."""
-    quiet_tensorflow(verbose)
-    from archspec.cli import load_or_diagnose, parse_sizes, render
-    from archspec.diagnostics import SpecError
-    from archspec.training_config import TrainConfig
+    """Train SPEC's model and write the run (models, metrics, history, curves, logs).
 
-    from .errors import TrainError
-    from .rundir import committed_epochs, open_run
+    Free sizes of the spec's input (``[H, W, C]``) not given with --input are taken from
+    the data when its images share one size.
+    """
+    # Everything that can be wrong with the arguments, the spec or the data is found here,
+    # before TensorFlow is imported: a mistake costs a fraction of a second, not seconds.
+    from archspec.cli import existing_spec, load_or_diagnose, parse_sizes, render
 
-    if not spec.is_file():
-        what = "is a folder, not a spec file" if spec.is_dir() else "no such file"
-        raise click.ClickException(f"{spec}: {what}")
+    if existing_spec(str(spec)).is_dir():
+        raise click.ClickException(f"{spec}: is a folder, not a spec file")
     sizes = parse_sizes(input_)
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite contradict each other; choose one")
@@ -96,6 +95,18 @@ def train(
     if loaded is None:
         render(found, "text", sys.stderr)
         raise click.ClickException(f"{spec}: the spec is invalid; nothing was trained")
+    taken = _check_against_data(spec, loaded, sizes, data, skip_bad_images)
+    if taken:
+        given = ", ".join(f"{k}={v}" for k, v in taken.items())
+        click.echo(f"{loaded.name}: sizes from the data: {given}", err=True)
+    sizes = {**sizes, **taken}
+    quiet_tensorflow(verbose)
+    from archspec.diagnostics import SpecError
+    from archspec.training_config import TrainConfig
+
+    from .errors import TrainError
+    from .rundir import committed_epochs, open_run
+
     overrides = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v}
     base = loaded.train.model_dump() if loaded.train is not None else {}
     config = TrainConfig.model_validate({**base, **overrides})
@@ -135,6 +146,84 @@ def train(
         f"({m.images_per_second:,.0f} images/s)"
     )
     click.echo(f"Wrote {out_dir}")
+
+
+def _check_against_data(
+    path: Path,
+    spec: Any,
+    sizes: dict[str, int],
+    data: Path | None,
+    skip_bad_images: bool,
+) -> dict[str, int]:
+    """The free sizes taken from the data (name -> size); the data checked against the spec.
+
+    Runs the engine (pure Python) at those sizes, so a size outside the spec's valid set
+    is refused here, naming the layer where it fails, before anything is built.
+    """
+    from archspec.cli import render
+    from archspec.engine import analyze
+    from archspec.symbols import is_symbolic
+
+    from .datainfo import check_fits, inspect_data
+    from .errors import DataError
+
+    try:
+        info = inspect_data(data, skip_bad_images)
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+    free = analyze(spec, sizes)
+    if not free.ok:
+        render(free.diagnostics, "text", sys.stderr)
+        raise click.ClickException(f"{path}: the spec is invalid; nothing was trained")
+    taken: dict[str, int] = {}
+    stored = (*info.size, next(iter(info.channels), None)) if info.size else None
+    for axis, entry in enumerate(free.input_shape):
+        if not is_symbolic(entry):
+            continue
+        name = str(entry)
+        if not getattr(entry, "is_Symbol", False) or len(free.input_shape) != 3:
+            raise click.ClickException(
+                f"{path}: the input size {name} cannot be read off the data; give sizes "
+                "with --input H=..,W=.."
+            )
+        if stored is None or stored[axis] is None:
+            raise click.ClickException(
+                f"{info.source}: the images differ in size, so the spec's free {name} cannot "
+                f"be taken from them; give --input {name}=.. to resize them to one size"
+            )
+        taken[name] = int(stored[axis])  # type: ignore[arg-type]
+    if not taken:
+        fixed = free
+    else:
+        fixed = analyze(spec, {**sizes, **taken})
+        if not fixed.ok:
+            raise click.ClickException(_outside_valid_set(path, info.source, free, taken))
+    if len(fixed.input_shape) != 3 or any(is_symbolic(d) for d in fixed.input_shape):
+        return taken  # builders.data says what an image model needs
+    units = fixed.layers[-1].output_shape[-1] if fixed.layers else None
+    try:
+        check_fits(info, tuple(int(d) for d in fixed.input_shape), int(units) if units else None)
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+    return taken
+
+
+def _outside_valid_set(path: Path, source: str, free: Any, taken: dict[str, int]) -> str:
+    """One line: the data's size, the set the spec accepts, and the layer that fails."""
+    given = ", ".join(f"{k}={v}" for k, v in taken.items())
+    reasons = []
+    for name, value in taken.items():
+        valid = free.valid_inputs.get(name)
+        if valid is None or value in valid:
+            continue
+        broken = valid.failing(value)
+        where = f" ({name}={value} fails at layer {getattr(broken, 'label', '?')!r})"
+        reasons.append(f"{valid.describe(name)}{where if broken is not None else ''}")
+    accepted = "; ".join(reasons) if reasons else "other sizes"
+    return (
+        f"{source}: its images ({given}) do not fit {path}, which accepts {accepted}; "
+        "resize the images, or give --input with a valid size"
+    )
 
 
 def _fit(
@@ -198,7 +287,7 @@ def _is_chief(strategy: str) -> bool:
 
 
 @click.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=click.Path(path_type=Path))
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
@@ -220,6 +309,7 @@ def evaluate(model: Path, data: Path | None, split: str, batch_size: int, verbos
     The split is made as in training, with the seed and fractions recorded in the run's
     metrics.json beside MODEL when there is one, so the test split is the one held out.
     """
+    _existing_model(model)
     quiet_tensorflow(verbose)
     from .data import DataError, load_data, model_io
 
@@ -261,8 +351,8 @@ def evaluate(model: Path, data: Path | None, split: str, batch_size: int, verbos
 
 
 @click.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--verbose", is_flag=True, help="Show TensorFlow's own start-up logging.")
 def predict(model: Path, images: tuple[Path, ...], as_json: bool, verbose: bool) -> None:
@@ -270,11 +360,13 @@ def predict(model: Path, images: tuple[Path, ...], as_json: bool, verbose: bool)
 
     Class names come from the run's metrics.json beside MODEL when there is one.
     """
-    quiet_tensorflow(verbose)
-    from .data import IMAGE_SUFFIXES, DataError, load_image_files, model_io
+    _existing_model(model)
+    from .datainfo import IMAGE_SUFFIXES
 
     files: list[Path] = []
     for path in images:
+        if not path.exists():
+            raise click.ClickException(f"{path}: no such file or directory")
         if path.is_dir():
             files.extend(
                 sorted(
@@ -287,6 +379,9 @@ def predict(model: Path, images: tuple[Path, ...], as_json: bool, verbose: bool)
         raise click.ClickException(
             f"no images ({', '.join(IMAGE_SUFFIXES)}) in {', '.join(map(str, images))}"
         )
+    quiet_tensorflow(verbose)
+    from .data import DataError, load_image_files, model_io
+
     net = _load_model(model)
     names = _run_metrics(model).get("class_names")
     try:
@@ -331,6 +426,13 @@ def _run_dir(out: Path | None, name: str, resume: bool) -> Path:
             )
         return interrupted[-1]
     return runs / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _existing_model(path: Path) -> None:
+    """A model that is not there cannot be read: exit 1, as for a spec (``archspec.cli``)."""
+    if not path.is_file():
+        what = "is a folder, not a .keras model" if path.is_dir() else "no such file"
+        raise click.ClickException(f"{path}: {what}")
 
 
 def _load_model(path: Path) -> Any:

@@ -12,7 +12,6 @@ lazily by tf.data and cached once per split.
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -21,6 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from builders.datainfo import (
+    EXPECTED_SOURCE,
+    IMAGE_SUFFIXES,
+    channels_convert,
+    check_fits,
+    inspect_data,
+    scan_folder,
+)
+from builders.errors import DataError
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -31,18 +40,6 @@ __all__ = [
     "model_io",
     "stratified_split",
 ]
-
-IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
-"""The formats ``keras.utils.image_dataset_from_directory`` reads."""
-
-_EXPECTED_SOURCE = (
-    "expected an image folder with one subfolder per class, or an .npz file with "
-    "x_train and y_train (optionally x_test and y_test)"
-)
-
-
-class DataError(ValueError):
-    """A data source that cannot be used as given; the message names the path and the fix."""
 
 
 @dataclass(frozen=True)
@@ -139,36 +136,46 @@ def load_data(
         raise DataError(
             f"Images need 1, 3 or 4 channels. Received: model input (H, W, C)=({h}, {w}, {c})"
         )
+    check_fits(inspect_data(source, skip_bad_images), (h, w, c), num_classes, "the model")
     builder = _Builder((h, w, c), batch_size, seed, validation_split, test_split, skip_bad_images)
     if source is None:
         return builder.digits(num_classes)
     path = Path(source)
     if not path.exists():
-        raise DataError(f"{path}: no such file or directory; {_EXPECTED_SOURCE}")
+        raise DataError(f"{path}: no such file or directory; {EXPECTED_SOURCE}")
     if path.is_dir():
         return builder.folder(path, num_classes)
     if path.suffix.lower() == ".npz":
         return builder.npz(path, num_classes)
-    raise DataError(f"{path}: not a folder or an .npz file; {_EXPECTED_SOURCE}")
+    raise DataError(f"{path}: not a folder or an .npz file; {EXPECTED_SOURCE}")
 
 
 def load_image_files(paths: Sequence[Path], image_shape: Sequence[int]) -> np.ndarray:
     """Decode image files into a float32 ``(N, H, W, C)`` batch in [0, 1].
 
     Uses the same decode and bilinear resize as ``image_dataset_from_directory``, so a
-    model sees a file at prediction time exactly as it saw its training images.
+    model sees a file at prediction time exactly as it saw its training images; channels
+    follow the rule of ``builders.datainfo`` (grey feeds colour, nothing else converts).
     """
     h, w, c = (int(d) for d in image_shape)
     images = []
     for path in paths:
         try:
             raw = tf.io.read_file(str(path))
-            image = tf.io.decode_image(raw, channels=c, expand_animations=False)
+            image = tf.io.decode_image(raw, expand_animations=False)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as exc:
             raise DataError(
                 f"{path}: cannot be read as an image ({exc.message.strip()}); "
                 f"expected one of {', '.join(IMAGE_SUFFIXES)}"
             ) from None
+        found = int(image.shape[-1])
+        if not channels_convert(found, c):
+            raise DataError(
+                f"{path}: a {found}-channel image, but the model takes {c} channel"
+                f"{'s' if c != 1 else ''}; convert the image to {c} channel{'s' if c != 1 else ''}"
+            )
+        if found != c:
+            image = tf.tile(image, [1, 1, c])
         images.append(tf.image.resize(tf.cast(image, tf.float32), (h, w)) / 255.0)
     return np.stack([i.numpy() for i in images]) if images else np.zeros((0, h, w, c))
 
@@ -232,29 +239,12 @@ class _Builder:
         return self._from_arrays(x, y, test, names, str(path), classes)
 
     def folder(self, path: Path, num_classes: int | None) -> DataSplits:
-        class_dirs = sorted(p.name for p in path.iterdir() if p.is_dir())
-        if not class_dirs:
-            raise DataError(
-                f"{path}: no class subfolders; expected one subfolder per class "
-                f"holding that class's images ({', '.join(IMAGE_SUFFIXES)})"
-            )
+        scan = scan_folder(path, self.skip_bad_images)
+        class_dirs, files = scan.class_names, list(scan.files)
         self._check_class_count(
             f"{path} ({len(class_dirs)} class subfolders)", len(class_dirs), num_classes
         )
-        files: list[str] = []
-        labels_list: list[int] = []
-        for index, name in enumerate(class_dirs):
-            for file in sorted((path / name).rglob("*")):
-                image = file.suffix.lower() in IMAGE_SUFFIXES and file.is_file()
-                if image and _readable_image(file, self.skip_bad_images):
-                    files.append(str(file))
-                    labels_list.append(index)
-        if not files:
-            raise DataError(
-                f"{path}: no images in its class subfolders; expected files ending "
-                f"in {', '.join(IMAGE_SUFFIXES)}"
-            )
-        labels = np.array(labels_list, dtype=np.int32)
+        labels = np.array(scan.labels, dtype=np.int32)
         train, val, test = stratified_split(
             labels, self.validation_split, self.test_split, self.seed
         )
@@ -313,22 +303,19 @@ class _Builder:
         )
 
     def _fit_to_input(self, x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
-        """Resize and convert channels inside tf.data, so large arrays are never copied whole."""
+        """Resize (the built-in digits only: ``check_fits`` refused arrays of another size) and
+        copy grey into colour channels inside tf.data, so large arrays are never copied whole."""
         h, w, c = self.image_shape
         source_c = x.shape[-1]
+        if not channels_convert(source_c, c):
+            raise DataError(f"Cannot convert {source_c}-channel images to the model's {c} channels")
 
         def prepare(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             image = tf.image.resize(image, (h, w)) if image.shape[:2] != (h, w) else image
-            if source_c == 1 and c > 1:
+            if source_c != c:
                 image = tf.tile(image, [1, 1, c])
-            elif source_c == 3 and c == 1:
-                image = tf.image.rgb_to_grayscale(image)
-            elif source_c == 4 and c in (1, 3):
-                image = image[..., :3] if c == 3 else tf.image.rgb_to_grayscale(image[..., :3])
             return tf.clip_by_value(image, 0.0, 1.0), label
 
-        if source_c != c and (source_c, c) not in {(1, 3), (1, 4), (3, 1), (4, 1), (4, 3)}:
-            raise DataError(f"Cannot convert {source_c}-channel images to the model's {c} channels")
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -422,21 +409,3 @@ def _checked_pair(
                 f"Received: values from {low} to {high}"
             )
     return x, y.astype(np.int32)
-
-
-def _readable_image(path: Path, skip: bool) -> bool:
-    """Whether ``path`` decodes as an image; a corrupt file is an error unless skipped."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.verify()
-        return True
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
-        if not skip:
-            raise DataError(
-                f"{path}: a corrupt or unreadable image ({exc}); remove it, or pass "
-                "--skip-bad-images to leave such files out"
-            ) from None
-        warnings.warn(f"{path}: skipped, not a readable image ({exc})", stacklevel=2)
-        return False

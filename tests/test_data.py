@@ -132,10 +132,10 @@ def test_npz_test_arrays_are_the_test_split(tmp_path):
         x_test=rng.random((9, 6, 6, 1)).astype("float32"),
         y_test=np.arange(9) % 3,
     )
-    splits = load_data(path, (8, 8, 3), num_classes=3, batch_size=4)
+    splits = load_data(path, (6, 6, 3), num_classes=3, batch_size=4)
     assert splits.num_test == 9
     assert splits.num_train + splits.num_validation == 60
-    assert images_of(splits.test).shape == (9, 8, 8, 3)
+    assert images_of(splits.test).shape == (9, 6, 6, 3)  # grey arrays feed a colour model
 
 
 @pytest.mark.parametrize(
@@ -211,13 +211,13 @@ def test_image_folder_classes_come_from_subfolders(tmp_path):
     for cls, value in (("cat", 30), ("dog", 220)):
         for i in range(10):
             write_png(tmp_path / "imgs" / cls / f"{i}.png", value=value, mode="RGB")
-    splits = load_data(tmp_path / "imgs", (8, 8, 1), num_classes=2, batch_size=4, seed=0)
+    splits = load_data(tmp_path / "imgs", (8, 8, 3), num_classes=2, batch_size=4, seed=0)
     assert splits.class_names == ("cat", "dog")
     assert (splits.num_train, splits.num_validation, splits.num_test) == (14, 2, 4)
     for ds in (splits.train, splits.validation, splits.test):
         for x, y in ds:
             x, y = x.numpy(), y.numpy()
-            assert x.shape[1:] == (8, 8, 1)
+            assert x.shape[1:] == (8, 8, 3)  # 10x10 files resized to the model's size
             # the pixels say which class each image is: labels follow the folders
             assert np.array_equal(x.mean(axis=(1, 2, 3)) > 0.5, y == 1)
     assert sorted(labels_of(splits.test)) == [0, 0, 1, 1]
@@ -264,6 +264,48 @@ def test_image_files_load_like_the_folder_pipeline(tmp_path):
     (tmp_path / "c.png").write_text("garbage")
     with pytest.raises(DataError, match=r"c.png: cannot be read as an image"):
         load_image_files([tmp_path / "c.png"], (8, 8, 1))
+
+
+def test_colour_images_into_a_grey_model_are_refused_naming_a_file(tmp_path):
+    for cls in "ab":
+        for i in range(3):
+            write_png(tmp_path / cls / f"{i}.png", mode="RGB")
+    with pytest.raises(DataError, match=r"a/0.png: 3-channel images, but the model takes 1 ch"):
+        load_data(tmp_path, (8, 8, 1), num_classes=2)
+    with pytest.raises(DataError, match=r"a 3-channel image, but the model takes 1 channel"):
+        load_image_files([tmp_path / "a" / "0.png"], (8, 8, 1))
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (np.zeros((6, 8, 8)), r"x_train images are 8x8 but the model takes 6x6; resize the arr"),
+        (np.zeros((6, 6, 6, 3)), r"x_train: 3-channel images, but the model takes 1 channel"),
+    ],
+    ids=["size", "channels"],
+)
+def test_npz_arrays_of_another_shape_are_refused_not_resized(tmp_path, x, message):
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=np.arange(6) % 3)
+    with pytest.raises(DataError, match=message):
+        load_data(tmp_path / "d.npz", (6, 6, 1), num_classes=3)
+
+
+def test_the_data_is_inspected_without_tensorflow(tmp_path):
+    """What the command line checks before TensorFlow is imported: sizes, channels, classes."""
+    import subprocess
+    import sys
+
+    for cls in "ab":
+        write_png(tmp_path / "imgs" / cls / "0.png", size=12)
+    np.savez(tmp_path / "d.npz", x_train=np.zeros((4, 5, 7, 3)), y_train=np.array([0, 1, 4, 2]))
+    code = (
+        "import sys; from builders.datainfo import inspect_data as i; "
+        f"f, n = i({str(tmp_path / 'imgs')!r}), i({str(tmp_path / 'd.npz')!r}); "
+        "print(f.size, sorted(f.channels), f.num_classes, n.size, sorted(n.channels), "
+        "n.num_classes, 'tensorflow' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "(12, 12) [1] 2 (5, 7) [3] 5 False"
 
 
 # --------------------------------------------------------------------------- damaged data

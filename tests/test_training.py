@@ -849,3 +849,155 @@ def test_gpu_check_dry_run_runs_everything_but_the_timing():
     assert "parameters: spec 25,636,712, keras 25,636,712" in done.stdout
     assert "ratio spec/keras" in done.stdout and "training-memory estimate" in done.stdout
     assert "not a measurement" in done.stdout
+
+
+# --------------------------------------------------------------------------- before TensorFlow
+
+FREE_SPEC = """
+archspec: 1
+name: free
+input: {shape: [H, W, 1]}
+layers:
+  - {name: c1, type: conv2d, filters: 4, kernel: 5, activation: relu}
+  - {type: global_avg_pool2d}
+  - {name: out, type: dense, units: 2, activation: softmax}
+train: {epochs: 1, batch_size: 8}
+"""
+
+BEFORE_TENSORFLOW = """
+import sys
+from archspec.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    print("EXIT", exc.code, "tensorflow" in sys.modules)
+"""
+
+
+def grey_folder(path: Path, sizes: list[int], classes: str = "ab", mode: str = "L") -> Path:
+    from PIL import Image
+
+    for cls in classes:
+        (path / cls).mkdir(parents=True, exist_ok=True)
+        for i, size in enumerate(sizes):
+            Image.new(mode, (size, size), color=(60 if cls == "a" else 200,) * len(mode)).save(
+                path / cls / f"{i}.png"
+            )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing-spec", "missing.yaml: no such file or directory"),
+        ("folder-as-spec", "is a folder, not a spec file"),
+        ("npz-size", "x_train images are 6x6 but the spec takes 8x8; resize the arrays to 8x8"),
+        ("npz-channels", "x_train: 3-channel images, but the spec takes 1 channel; convert"),
+        ("npz-classes", "labels must lie in 0..9 (the spec has 10 output units)"),
+        ("folder-channels", "0.png: 3-channel images, but the spec takes 1 channel"),
+        ("folder-classes", "(2 class subfolders) has 2 classes but the spec's output layer has 10"),
+        ("free-too-small", "which accepts H >= 5 (H=3 fails at layer 'c1')"),
+        ("free-mixed-sizes", "the images differ in size, so the spec's free H cannot be taken"),
+    ],
+)
+def test_bad_arguments_spec_and_data_are_one_line_before_tensorflow(tmp_path, case, expected):
+    """Everything wrong before training is found without importing TensorFlow (fast), in one
+    line, exit 1, leaving no run folder."""
+    import numpy as np
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(FREE_SPEC if case.startswith("free") else TINY_SPEC)
+    data = tmp_path / "d.npz"
+    shapes = {"npz-size": (20, 6, 6), "npz-channels": (20, 8, 8, 3)}
+    labels = np.arange(20) % (12 if case == "npz-classes" else 10)
+    np.savez(data, x_train=np.zeros(shapes.get(case, (20, 8, 8)), "float32"), y_train=labels)
+    if case.startswith("folder-") and case != "folder-as-spec":
+        mode = "RGB" if case == "folder-channels" else "L"
+        classes = "ab" if case == "folder-classes" else "abcdefghij"
+        data = grey_folder(tmp_path / "imgs", [8, 8], classes, mode)
+    if case.startswith("free"):
+        data = grey_folder(tmp_path / "imgs", [3, 3] if case == "free-too-small" else [12, 16])
+    args = [str(spec), "--data", str(data), "--out", str(tmp_path / "runs" / "x")]
+    if case == "missing-spec":
+        args[0] = str(tmp_path / "missing.yaml")
+    if case == "folder-as-spec":
+        args[0] = str(tmp_path)
+    script = tmp_path / "before.py"
+    script.write_text(BEFORE_TENSORFLOW)
+    done = subprocess.run(
+        [sys.executable, str(script), "train", *args],
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "EXIT 1 False", done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    errors = done.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("Error: "), done.stderr
+    assert expected in errors[0], errors[0]
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.keras
+def test_free_sizes_are_taken_from_the_data(tmp_path):
+    from click.testing import CliRunner
+
+    from builders.commands import train
+
+    spec = tmp_path / "free.yaml"
+    spec.write_text(FREE_SPEC)
+    data = grey_folder(tmp_path / "imgs", [12] * 8)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(train, [str(spec), "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "sizes from the data: H=12, W=12" in result.output
+    assert json.loads((out / "metrics.json").read_text())["image_shape"] == [12, 12, 1]
+    assert "(12, 12, 1)" in (out / "report.txt").read_text()
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("npz-size", "x_train images are 6x6 but the model takes 8x8"),
+        ("npz-channels", "x_train: 3-channel images, but the model takes 1 channel"),
+        ("folder-classes", "has 2 classes but the model's output layer has 10 units"),
+        ("predict-channels", "a 3-channel image, but the model takes 1 channel"),
+    ],
+)
+def test_evaluate_and_predict_refuse_data_that_does_not_fit_the_model(
+    run, tmp_path, case, expected
+):
+    import numpy as np
+    from click.testing import CliRunner
+
+    from builders.commands import evaluate, predict
+
+    model = str(run.out_dir / "best.keras")
+    shape = {"npz-size": (20, 6, 6), "npz-channels": (20, 8, 8, 3)}.get(case, (20, 8, 8))
+    np.savez(tmp_path / "d.npz", x_train=np.zeros(shape, "float32"), y_train=np.arange(20) % 10)
+    if case == "folder-classes":
+        args = [model, "--data", str(grey_folder(tmp_path / "imgs", [8, 8]))]
+    elif case == "predict-channels":
+        images = grey_folder(tmp_path / "imgs", [8], "a", mode="RGB")
+        result = CliRunner().invoke(predict, [model, str(images)])
+        assert expected in one_line_failure(result)
+        return
+    else:
+        args = [model, "--data", str(tmp_path / "d.npz")]
+    assert expected in one_line_failure(CliRunner().invoke(evaluate, args))
+
+
+@pytest.mark.keras
+def test_keras_never_says_the_input_ran_out_of_data(tmp_path):
+    """Steps per epoch agree with every dataset: fit and the final evaluations read each
+    split to its end and no further."""
+    import warnings
+
+    from builders.train import train_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_model(tiny_model, FAST, None, tmp_path / "run", verbose=0)
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
