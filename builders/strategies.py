@@ -20,7 +20,13 @@ import tensorflow as tf
 
 from builders.errors import TrainError
 
-__all__ = ["StrategyName", "make_strategy", "output_layer_dtype", "worker_role"]
+__all__ = [
+    "StrategyName",
+    "finish_together",
+    "make_strategy",
+    "output_layer_dtype",
+    "worker_role",
+]
 
 StrategyName = Literal["auto", "mirrored", "multiworker"]
 
@@ -87,3 +93,22 @@ def worker_role(strategy: tf.distribute.Strategy) -> tuple[bool, str]:
     jobs = resolver.cluster_spec().as_dict()
     chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in jobs)
     return chief, f"{task_type}-{task_id}"
+
+
+def finish_together(strategy: tf.distribute.Strategy) -> None:
+    """Hold every worker of a multi-worker run here until all of them have arrived.
+
+    The chief alone writes the run's files after the final evaluation (``metrics.json``,
+    ``curves.png``): seconds on a loaded machine, while the other workers have nothing left
+    to do. A worker that exits then starts TensorFlow's shutdown, whose barrier waits for
+    every task only so long; when the chief is later than that, the cluster is marked
+    failed and the chief hangs in its own shutdown, or reports a missing heartbeat. One
+    collective sum (which every worker must join) after the chief's writes makes all of
+    them leave together. Other strategies have nothing to wait for.
+    """
+    if not isinstance(strategy, _MultiWorkerStrategy):
+        return
+    arrived = strategy.run(lambda: tf.constant(1.0))
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM, arrived, axis=None)
+    if int(total) != strategy.num_replicas_in_sync:  # pragma: no cover - a broken cluster
+        raise TrainError(f"Only {int(total)} of {strategy.num_replicas_in_sync} workers finished")

@@ -42,7 +42,7 @@ from builders.metrics import METRICS_SCHEMA_FILE, TrainMetrics, collect_metrics
 from builders.optimizers import make_loss, make_optimizer
 from builders.plots import plot_curves
 from builders.rundir import BACKUP_DIR, RunFolder, open_run
-from builders.strategies import StrategyName, make_strategy, worker_role
+from builders.strategies import StrategyName, finish_together, make_strategy, worker_role
 
 __all__ = ["TrainError", "TrainResult", "train_model"]
 
@@ -182,6 +182,7 @@ def train_model(
         else:
             shutil.rmtree(backup, ignore_errors=True)
             run.release()
+        finish_together(dist)
         return TrainResult(net, metrics, out, history.rows)
     except WriteError as exc:
         run.abandon()
@@ -231,22 +232,6 @@ def _load_for(
         validation_split=config.validation_split,
         test_split=config.test_split,
         skip_bad_images=skip_bad_images,
-    )
-
-
-def _one_hot(splits: DataSplits) -> DataSplits:
-    def encode(ds: tf.data.Dataset | None) -> tf.data.Dataset | None:
-        if ds is None:
-            return None
-        return ds.map(lambda x, y: (x, tf.one_hot(y, splits.num_classes)))
-
-    return DataSplits(
-        **{
-            **splits.__dict__,
-            "train": encode(splits.train),
-            "validation": encode(splits.validation),
-            "test": encode(splits.test),
-        }
     )
 
 
