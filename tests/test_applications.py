@@ -45,6 +45,10 @@ APPLICATIONS: dict[str, dict[str, Any]] = {
         "sizes": [(224, 224), (225, 193), (97, 131)],
         "not_layers": _not_a_keras_layer("add"),  # Keras writes inputs + x
     },
+    "efficientnet_v2_b0": {
+        "keras": "EfficientNetV2B0",
+        "sizes": [(224, 224), (225, 193), (97, 131)],
+    },
 }
 """Spec -> the keras.applications constructor, its sizes (the default first), and the spec
 layers Keras writes as tensor arithmetic rather than layers (``x + 3.0`` in MobileNetV3's
