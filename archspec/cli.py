@@ -39,6 +39,7 @@ LAZY_COMMANDS = {
     "diagram": ("archspec.report_commands", "diagram", "Draw the graph (DOT, SVG or PNG)."),
     "diff": ("archspec.report_commands", "diff", "What changed between two specs."),
     "sweep": ("archspec.family_commands", "sweep", "Check every point of a grid of params."),
+    "variants": ("archspec.family_commands", "variants", "One row per variant of a family."),
     "build": ("builders.build_command", "build", "Build a spec into a Keras model file."),
     "import": (
         "builders.importer.command",

@@ -75,3 +75,48 @@ def sweep(
         click.echo(to_csv(rows), nl=False)
     else:
         click.echo(to_text(rows), nl=False)
+
+
+def with_variant(spec, name: str | None):  # type: ignore[no-untyped-def]
+    """``spec`` as its variant ``name`` (unchanged for None); a misuse error for a bad name."""
+    if name is None:
+        return spec
+    try:
+        return spec.variant(name)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="--variant") from None
+
+
+@click.command("variants")
+@click.argument("spec")
+@click.option("--input", "input_", metavar="H=..,W=..", help=INPUT_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "markdown", "json", "csv", "html")),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Batch size for the training-memory column.",
+)
+def variants(spec: str, input_: str | None, fmt: str, batch: int) -> None:
+    """One row per variant: input, parameters, MACs, training memory, valid input set."""
+    from . import variants as table
+
+    rows = table.variant_rows(_load(spec), parse_sizes(input_), batch=batch)
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+    else:
+        render = {
+            "text": table.to_text,
+            "markdown": table.to_markdown,
+            "csv": table.to_csv,
+            "html": table.to_html,
+        }[fmt]
+        click.echo(render(rows), nl=False)
+    sys.exit(0 if all(r.ok for r in rows) else 1)

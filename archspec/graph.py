@@ -232,10 +232,12 @@ class _Expander:
         repeat = self.integer(use.repeat, env, (*here, "repeat"))
         if repeat is None:
             return prev
-        if not 1 <= repeat <= self.limits.max_repeat:
+        # repeat 0 passes the input through: a family's smallest member may have no copies
+        # of a stage that its larger members repeat (EfficientNet-B0's one-block stages).
+        if not 0 <= repeat <= self.limits.max_repeat:
             self.error(
                 "out-of-range",
-                f"repeat must be between 1 and {self.limits.max_repeat}. "
+                f"repeat must be between 0 and {self.limits.max_repeat}. "
                 f"Received: repeat={use.repeat}",
                 (*here, "repeat"),
             )

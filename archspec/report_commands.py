@@ -25,14 +25,18 @@ def analysed(path: str, sizes: dict[str, int]) -> Report:
     return loaded_and_analysed(path, sizes)[1]
 
 
-def loaded_and_analysed(path: str, sizes: dict[str, int]) -> tuple[Any, Report]:
-    """The spec and its report; on any error, diagnostics to stderr and exit 1."""
+def loaded_and_analysed(
+    path: str, sizes: dict[str, int], variant: str | None = None
+) -> tuple[Any, Report]:
+    """The spec (as ``variant``) and its report; on any error, diagnostics and exit 1."""
     from .engine import analyze
+    from .family_commands import with_variant
 
     spec, found = load_or_diagnose(existing_spec(path))
     if spec is None:
         render(found, "text", sys.stderr)
         sys.exit(1)
+    spec = with_variant(spec, variant)
     report = analyze(spec, sizes)
     if not report.ok:
         render(report.diagnostics, "text", sys.stderr)
@@ -70,11 +74,18 @@ def _width() -> int:
     help="Batch size for the training-memory estimate.",
 )
 @click.option("--formulas", is_flag=True, help="Show the formula of every output size.")
+@click.option("--variant", metavar="NAME", help="Report this variant of the spec's family.")
 def report(
-    spec: str, input_: str | None, fmt: str, depth: int | None, batch: int, formulas: bool
+    spec: str,
+    input_: str | None,
+    fmt: str,
+    depth: int | None,
+    batch: int,
+    formulas: bool,
+    variant: str | None,
 ) -> None:
     """Layer-by-layer table: shapes, params, receptive field, jump, MACs, memory, totals."""
-    result = analysed(spec, parse_sizes(input_))
+    result = loaded_and_analysed(spec, parse_sizes(input_), variant)[1]
     text: str
     if fmt == "json":
         text = result.to_json(batch_size=batch) + "\n"

@@ -18,6 +18,7 @@ from .training_config import TrainConfig
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _NAME = re.compile(NAME_PATTERN)
 RESERVED_NAMES = frozenset({"input", "min", "max"})
+_VARIANT_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
 
 class BlockUse(StrictModel):
@@ -89,6 +90,16 @@ class BlockDef(StrictModel):
         return out
 
 
+class VariantSpec(StrictModel):
+    """A named member of a family: params and the input shape overridden, all else shared."""
+
+    params: dict[str, NumExpr] = Field(
+        default_factory=dict, description="Params this variant sets: {width: 1.1, depth: 1.2}."
+    )
+    input: InputSpec | None = Field(None, description="The variant's own input shape.")
+    doc: str | None = None
+
+
 class Spec(StrictModel):
     """A whole architecture: input, named sizes and hyperparameters, layers, training."""
 
@@ -108,8 +119,50 @@ class Spec(StrictModel):
     output: str | None = Field(None, description="The output layer; default the last one.")
     augment: list[Augmentation] = Field(default_factory=list)
     train: TrainConfig | None = None
+    variants: dict[str, VariantSpec] = Field(
+        default_factory=dict,
+        description="Named members of a family (EfficientNet's b0..b7): params and input "
+        "overridden; `--variant NAME` picks one.",
+    )
 
     _source: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _variants_set_known_params(self) -> Spec:
+        for name, variant in self.variants.items():
+            if not _VARIANT_NAME.fullmatch(name):
+                raise ValueError(f"variant name {name!r} may hold letters, digits, '_', '-', '.'")
+            for key in variant.params:
+                if key not in self.params:
+                    from .expr import did_you_mean
+
+                    guess = did_you_mean(key, list(self.params))
+                    raise ValueError(
+                        f"variant {name!r} sets {key!r}, which is not a param of the spec"
+                        + (f"; did you mean {guess!r}?" if guess else "")
+                        + ". Variants override params declared under params:"
+                    )
+        return self
+
+    def variant(self, name: str) -> Spec:
+        """This spec as its variant ``name``: the same layers, that variant's params and input.
+
+        Raises KeyError (with the closest name) for a variant the spec does not define.
+        """
+        found = self.variants.get(name)
+        if found is None:
+            from .expr import did_you_mean
+
+            guess = did_you_mean(name, list(self.variants))
+            known = ", ".join(self.variants) or "none"
+            raise KeyError(
+                f"{self.name!r} has no variant {name!r}"
+                + (f"; did you mean {guess!r}?" if guess else f"; its variants: {known}")
+            )
+        update: dict[str, Any] = {"params": {**self.params, **found.params}}
+        if found.input is not None:
+            update["input"] = found.input
+        return self.model_copy(update=update)
 
     @field_validator("symbols", "params", "blocks")
     @classmethod

@@ -39,7 +39,15 @@ from builders.quiet import quiet_tensorflow
     is_flag=True,
     help="float16 compute, float32 weights and output (for GPUs).",
 )
-def build(spec: str, output: str, input_: str | None, summary: bool, mixed_precision: bool) -> None:
+@click.option("--variant", metavar="NAME", help="Build this variant of the spec's family.")
+def build(
+    spec: str,
+    output: str,
+    input_: str | None,
+    summary: bool,
+    mixed_precision: bool,
+    variant: str | None,
+) -> None:
     """Check SPEC, build it as a Keras model and save it. Exit 1 when the spec is invalid."""
     if existing_spec(spec).is_dir():
         raise click.ClickException(f"{spec}: is a folder, not a spec file")
@@ -56,6 +64,9 @@ def build(spec: str, output: str, input_: str | None, summary: bool, mixed_preci
     if loaded is None:
         render(found, "text", sys.stderr)
         sys.exit(1)
+    from archspec.family_commands import with_variant
+
+    loaded = with_variant(loaded, variant)
 
     from .model import BuildError
     from .model import build as build_spec

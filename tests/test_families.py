@@ -148,3 +148,69 @@ def test_sweep_formats() -> None:
     csv_lines = to_csv(rows).splitlines()
     assert csv_lines[0].startswith("depth,valid,layer,rule,params")
     assert csv_lines[2].startswith("6,False,skip,shape-mismatch")
+
+
+EFFICIENTNET = Path(__file__).resolve().parent.parent / "specs" / "efficientnet.yaml"
+KERAS_TOTALS = {  # keras.applications.EfficientNetB0..B7; tests/test_efficientnet_family.py
+    "b0": 5_330_571,
+    "b1": 7_856_239,
+    "b2": 9_177_569,
+    "b3": 12_320_535,
+    "b4": 19_466_823,
+    "b5": 30_562_527,
+    "b6": 43_265_143,
+    "b7": 66_658_687,
+}
+
+
+def _cli(*args: str):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from archspec.cli import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_variants_command_lists_the_family() -> None:
+    result = _cli("variants", str(EFFICIENTNET), "--format", "json", "--batch", "8")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert {r["variant"]: r["params"] for r in rows} == KERAS_TOTALS
+    assert rows[3]["input"] == "(300, 300, 3)" and rows[3]["batch"] == 8
+    assert all(r["valid_input"] == f"fixed input {r['input']}" for r in rows)
+    text = _cli("variants", str(EFFICIENTNET)).output
+    assert "66,658,687" in text and text.splitlines()[0].startswith("variant")
+    for fmt, needle in [("markdown", "| b7 |"), ("csv", "b7,True"), ("html", "<td>b7</td>")]:
+        out = _cli("variants", str(EFFICIENTNET), "--format", fmt)
+        assert out.exit_code == 0 and needle in out.output, (fmt, out.output)
+
+
+def test_report_and_variant() -> None:
+    result = _cli("report", str(EFFICIENTNET), "--variant", "b3", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["totals"]["params"] == KERAS_TOTALS["b3"]
+    assert data["input"]["shape"] == [300, 300, 3]
+    wrong = _cli("report", str(EFFICIENTNET), "--variant", "b9")
+    assert wrong.exit_code == 2 and "no variant 'b9'" in wrong.output
+
+
+def test_a_variant_may_set_only_declared_params() -> None:
+    text = SCALED + "variants:\n  big: {params: {widht: 2}}\n"
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.loads(text, "v.yaml")
+    rendered = "\n".join(d.render() for d in info.value.diagnostics)
+    assert "did you mean 'width'" in rendered and "v.yaml" in rendered
+
+
+def test_variants_of_a_spec_without_any() -> None:
+    from archspec.variants import variant_rows
+
+    [row] = variant_rows(archspec.loads(SCALED))
+    assert row.name == "scaled" and row.ok
+
+
+def test_repeat_zero_passes_the_input_through() -> None:
+    spec = archspec.loads(SCALED.replace('repeat: "ceil(depth*2)"', 'repeat: "ceil(depth) - 2"'))
+    report = archspec.analyze(spec)
+    assert report.ok and [r.name for r in report.layers] == ["stem"]
