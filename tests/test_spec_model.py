@@ -33,6 +33,26 @@ def test_import_leaves_tensorflow_and_keras_out() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_import_archspec_is_lazy_and_its_api_unchanged() -> None:
+    """``import archspec`` loads no pydantic or yaml (module __getattr__); every public name is
+    still there on first use, and ``from archspec import *`` brings them all."""
+    code = (
+        "import sys, archspec\n"
+        "print(sorted({'pydantic', 'yaml', 'sympy', 'click'} & set(sys.modules)))\n"
+        "from archspec import *\n"
+        "missing = [n for n in archspec.__all__ if n not in globals()]\n"
+        f"spec = archspec.load({str(ROOT / 'specs/lenet5.yaml')!r})\n"
+        "print(missing, isinstance(spec, archspec.Spec), archspec.analyze(spec).totals.params)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split("\n")[:2] == ["[]", "[] True 61706"], out.stdout
+    assert set(archspec.__all__) <= set(dir(archspec))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        archspec.nope  # noqa: B018
+
+
 def test_checking_a_concrete_spec_does_not_import_sympy() -> None:
     code = (
         "import sys, archspec\n"
