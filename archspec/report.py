@@ -13,10 +13,12 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from . import escape
 from .conventions import BYTES_PER_VALUE, CONVENTIONS, DEFAULT_BATCH, OPTIMIZER_SLOTS
 from .diagnostics import Diagnostic
 from .render import to_csv, to_html, to_markdown, to_text
 from .render.numbers import expression_text
+from .render.summary import title
 from .sizes import ReceptiveField
 from .symbols import Value, as_int
 
@@ -339,19 +341,38 @@ class Report:
         batch_size: int = DEFAULT_BATCH,
         formulas: bool = False,
         width: int = 80,
+        kernels: bool = False,
     ) -> str:
         """The terminal table (``archspec report``)."""
-        return to_text(self, depth=depth, batch=batch_size, formulas=formulas, width=width)
+        return to_text(
+            self, depth=depth, batch=batch_size, formulas=formulas, width=width, kernels=kernels
+        )
 
     def to_markdown(
-        self, *, depth: int | None = None, batch_size: int = DEFAULT_BATCH, formulas: bool = False
+        self,
+        *,
+        depth: int | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        formulas: bool = False,
+        kernels: bool = False,
     ) -> str:
-        return to_markdown(self, depth=depth, batch=batch_size, formulas=formulas)
+        return to_markdown(self, depth=depth, batch=batch_size, formulas=formulas, kernels=kernels)
 
     def to_csv(self, *, depth: int | None = None) -> str:
         return to_csv(self, depth=depth)
 
     def to_html(
-        self, *, depth: int | None = None, batch_size: int = DEFAULT_BATCH, formulas: bool = False
+        self,
+        *,
+        depth: int | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        formulas: bool = False,
+        kernels: bool = False,
     ) -> str:
-        return to_html(self, depth=depth, batch=batch_size, formulas=formulas)
+        return to_html(self, depth=depth, batch=batch_size, formulas=formulas, kernels=kernels)
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a report as its table (Jupyter calls this on display)."""
+        from .render.html_page import html_fragment
+
+        return f"<p><b>{escape.html(title(self))}</b></p>\n{html_fragment(self)}"

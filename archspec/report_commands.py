@@ -7,6 +7,7 @@ room for them (text, Markdown, HTML, and JSON's ``diagnostics``), else to stderr
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from typing import Any
@@ -41,13 +42,23 @@ def loaded_and_analysed(
     if not report.ok:
         render(report.diagnostics, "text", sys.stderr)
         sys.exit(1)
+    if sizes:
+        # --input picks one size; the report still states every size the network accepts
+        free = analyze(spec)
+        if free.ok:
+            report.valid_inputs = {**free.valid_inputs, **report.valid_inputs}
+            report.couplings = free.couplings + tuple(report.couplings)
     return spec, report
 
 
 def _width() -> int:
-    """The terminal's width when printing to one (at least 80); 80 for pipes and files."""
+    """``COLUMNS`` when set (also when piped, as ``ls`` and ``git`` do), else the terminal's
+    width when printing to one, else 80; never under 40, where no table fits."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isascii() and columns.isdigit():
+        return max(int(columns), 40)
     if sys.stdout.isatty():
-        return max(shutil.get_terminal_size((80, 24)).columns, 80)
+        return max(shutil.get_terminal_size((80, 24)).columns, 40)
     return 80
 
 
@@ -75,6 +86,7 @@ def _width() -> int:
 )
 @click.option("--formulas", is_flag=True, help="Show the formula of every output size.")
 @click.option("--variant", metavar="NAME", help="Report this variant of the spec's family.")
+@click.option("--kernels", is_flag=True, help="Add a kernel/stride column (3/1, 7x1/2x1).")
 def report(
     spec: str,
     input_: str | None,
@@ -83,6 +95,7 @@ def report(
     batch: int,
     formulas: bool,
     variant: str | None,
+    kernels: bool,
 ) -> None:
     """Layer-by-layer table: shapes, params, receptive field, jump, MACs, memory, totals."""
     result = loaded_and_analysed(spec, parse_sizes(input_), variant)[1]
@@ -90,14 +103,16 @@ def report(
     if fmt == "json":
         text = result.to_json(batch_size=batch) + "\n"
     elif fmt == "markdown":
-        text = result.to_markdown(depth=depth, batch_size=batch, formulas=formulas)
+        text = result.to_markdown(depth=depth, batch_size=batch, formulas=formulas, kernels=kernels)
     elif fmt == "csv":
         text = result.to_csv(depth=depth)
         render(result.diagnostics, "text", sys.stderr)
     elif fmt == "html":
-        text = result.to_html(depth=depth, batch_size=batch, formulas=formulas)
+        text = result.to_html(depth=depth, batch_size=batch, formulas=formulas, kernels=kernels)
     else:
-        text = result.to_text(depth=depth, batch_size=batch, formulas=formulas, width=_width())
+        text = result.to_text(
+            depth=depth, batch_size=batch, formulas=formulas, width=_width(), kernels=kernels
+        )
     click.echo(text, nl=False)
 
 

@@ -277,11 +277,87 @@ def test_folded_rows_sum_to_the_totals(blocks: archspec.Report, depth: int | Non
     assert sum(r.layers for r in rows) == len(blocks.layers)
 
 
-def test_frozen_column_only_when_something_is_frozen(
+def test_non_trainable_column_only_when_something_is_frozen(
     blocks: archspec.Report, lecture: archspec.Report
 ) -> None:
-    assert "frozen" in blocks.to_text()
-    assert "frozen" not in lecture.to_text()
+    wide = blocks.to_text(width=200)
+    assert "non-trainable" in wide and "frozen" not in wide
+    assert "non-trainable" in blocks.to_markdown() and "non-trainable" in blocks.to_html()
+    assert "non-" not in _table_lines(lecture.to_text())[1]
+
+
+def _table_lines(text: str) -> list[str]:
+    return text.split("\n\n", 1)[0].splitlines()
+
+
+def kernels_wide(name: str) -> bool:
+    """Networks whose table with every optional column is wider than 80 even at its narrowest
+    (long dotted names, non-trainable weights): there lines grow rather than words break."""
+    return name in ("resnet18", "mobilenet_v2", "unet")
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 140])
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "unet", "mobilenet_v2"])
+def test_text_fits_the_width_and_never_breaks_a_word(width: int, name: str) -> None:
+    report = archspec.analyze(archspec.load(ROOT / "specs" / f"{name}.yaml"))
+    for depth in (None, 0):
+        text = report.to_text(width=width, depth=depth, kernels=True)
+        table = _table_lines(text)
+        if width >= 100 or (width >= 80 and not kernels_wide(name)):  # else lines grow
+            assert all(len(line) <= width for line in table), (width, name)
+        words = {w for line in table for w in line.split()}
+        for r in render.display_rows(report, depth):
+            for whole in (render.layer_label(r), render.shape_text(r.output_shape)):
+                for word in whole.split():
+                    assert word in words, (word, width, name)
+
+
+def test_columns_env_is_honoured_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from archspec.report_commands import _width
+
+    monkeypatch.setenv("COLUMNS", "132")
+    assert _width() == 132
+    monkeypatch.setenv("COLUMNS", "banana")
+    assert _width() == 80  # CliRunner's output is not a terminal
+    monkeypatch.delenv("COLUMNS")
+    assert _width() == 80
+
+
+def test_graphs_get_a_connected_to_column_and_chains_do_not(lecture: archspec.Report) -> None:
+    unet = archspec.analyze(archspec.load(ROOT / "specs" / "unet.yaml"))
+    text = unet.to_text(width=160)
+    assert "connected to" in text
+    row = next(line for line in text.splitlines() if line.split()[1:2] == ["skip4"])
+    assert "enc4.conv2, up4" in row or "enc4, up4" in row, row
+    assert "| connected to |" in unet.to_markdown() and "<th>connected to</th>" in unet.to_html()
+    assert "connected to" not in lecture.to_text()
+
+
+def test_kernel_stride_column_reads_the_resolved_arguments(lecture: archspec.Report) -> None:
+    lenet = archspec.analyze(archspec.load(ROOT / "specs" / "lenet5.yaml"))
+    text = lenet.to_text(kernels=True, width=120)
+    assert "kernel/stride" in text
+    rows = {line.split()[1]: line for line in _table_lines(text)[3:]}
+    assert " 5/1 " in rows["c1"] and " 2/2 " in rows["s2"] and " - " in rows["f5"]
+    assert "kernel/stride" not in lecture.to_text()
+
+
+def test_one_axis_shapes_keep_their_comma(lecture: archspec.Report) -> None:
+    assert "(64,)" in render.shape_text((64,))
+    assert any("(10,)" in line for line in lecture.to_text().splitlines())
+
+
+def test_input_on_a_symbolic_spec_still_states_the_valid_set() -> None:
+    result = CliRunner().invoke(report_command, [str(SYMBOLIC), "--input", "H=32,W=40"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("Valid input"))
+    assert "H >= " in line and "given H=32" in line and "given W=40" in line, line
+
+
+def test_report_shows_itself_as_html_in_a_notebook(blocks: archspec.Report) -> None:
+    html = blocks._repr_html_()
+    assert html.count("<table>") == 1 and "<html" not in html
+    assert "<th>non-trainable</th>" in html and "s2.2.pool" in html
 
 
 # -- other formats -------------------------------------------------------------------------------

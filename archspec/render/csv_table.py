@@ -6,7 +6,7 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
-from .numbers import concrete, field_text, jump_text, shape_text
+from .numbers import concrete, expression_text, field_text, jump_text, shape_text
 from .rows import display_rows
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ CSV_COLUMNS = (
 
 def _raw(value: Any) -> str:
     number = concrete(value)
-    return str(number) if number is not None else str(value)
+    return str(number) if number is not None else expression_text(value)
 
 
 def to_csv(report: Report, *, depth: int | None = None) -> str:

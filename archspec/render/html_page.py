@@ -8,7 +8,7 @@ from .. import escape
 from ..conventions import DEFAULT_BATCH
 from .markdown import table_columns
 from .numbers import exact_text, field_text, jump_text, shape_text, short_bytes
-from .rows import display_rows, has_non_trainable
+from .rows import connections, display_rows, has_non_trainable
 from .summary import summary, title, warning_lines
 
 if TYPE_CHECKING:
@@ -21,33 +21,55 @@ dt{font-weight:bold;float:left;clear:left;width:14em}dd{margin-left:15em}"""
 
 
 def to_html(
-    report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH, formulas: bool = False
+    report: Report,
+    *,
+    depth: int | None = None,
+    batch: int = DEFAULT_BATCH,
+    formulas: bool = False,
+    kernels: bool = False,
 ) -> str:
     """A standalone page: the same table and totals, every value escaped."""
     e = escape.html
-    rows = display_rows(report, depth)
-    frozen = has_non_trainable(rows)
-    head = table_columns(frozen, formulas)
     out = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{e(report.spec_name)}: archspec report</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{e(title(report))}</h1>",
+        html_fragment(report, depth=depth, batch=batch, formulas=formulas, kernels=kernels),
+        "</body></html>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def html_fragment(
+    report: Report,
+    *,
+    depth: int | None = None,
+    batch: int = DEFAULT_BATCH,
+    formulas: bool = False,
+    kernels: bool = False,
+) -> str:
+    """The table, totals and warnings without a page around them: what a notebook shows."""
+    e = escape.html
+    rows = display_rows(report, depth)
+    frozen = has_non_trainable(rows)
+    links = connections(rows)
+    head = table_columns(frozen, formulas, links is not None, kernels)
+    out = [
         "<table>",
         "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead>",
         "<tbody>",
     ]
-    for r in rows:
-        cells = [
-            ("n", r.index),
-            ("", r.name),
-            ("", r.type),
-            ("", shape_text(r.output_shape)),
-            ("n", exact_text(r.params)),
-        ]
+    for i, r in enumerate(rows):
+        cells = [("n", r.index), ("", r.name), ("", r.type), ("", shape_text(r.output_shape))]
+        if links is not None:
+            cells.append(("", links[i]))
+        cells.append(("n", exact_text(r.params)))
         if frozen:
             cells.append(("n", exact_text(r.non_trainable_params)))
+        if kernels:
+            cells.append(("n", r.window or "-"))
         cells += [
             ("n", field_text(r.receptive_field)),
             ("n", jump_text(r.receptive_field)),
@@ -70,5 +92,4 @@ def to_html(
         out.append("<h2>Warnings</h2><ul>")
         out += [f"<li><code>{e(w)}</code></li>" for w in warnings]
         out.append("</ul>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    return "\n".join(out)

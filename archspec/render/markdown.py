@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .. import escape
 from ..conventions import DEFAULT_BATCH
 from .numbers import concrete, exact_text, field_text, jump_text, shape_text, short_bytes
-from .rows import DisplayRow, display_rows, has_non_trainable
+from .rows import DisplayRow, connections, display_rows, has_non_trainable
 from .summary import summary, title, warning_lines
 
 if TYPE_CHECKING:
@@ -17,15 +17,20 @@ NUMERIC_COLUMNS = frozenset({"#", "params", "non-trainable", "RF", "jump", "MACs
 """Right-aligned in Markdown, ``class="n"`` in HTML."""
 
 
-def table_columns(frozen: bool, formulas: bool) -> list[str]:
-    """Markdown's and HTML's columns; non-trainable only where some layer has frozen weights."""
+def table_columns(
+    frozen: bool, formulas: bool, links: bool = False, kernels: bool = False
+) -> list[str]:
+    """Markdown's and HTML's columns, named as the text table names them; non-trainable only
+    where some layer has frozen weights, connected to only for graphs."""
     return [
         "#",
         "name",
         "type",
         "output",
+        *(["connected to"] if links else []),
         "params",
         *(["non-trainable"] if frozen else []),
+        *(["kernel/stride"] if kernels else []),
         "RF",
         "jump",
         "MACs",
@@ -49,28 +54,38 @@ def _symbolic_rf(r: DisplayRow) -> bool:
 
 
 def to_markdown(
-    report: Report, *, depth: int | None = None, batch: int = DEFAULT_BATCH, formulas: bool = False
+    report: Report,
+    *,
+    depth: int | None = None,
+    batch: int = DEFAULT_BATCH,
+    formulas: bool = False,
+    kernels: bool = False,
 ) -> str:
     """A GitHub-flavoured table and totals list, for READMEs and pull requests."""
     rows = display_rows(report, depth)
     frozen = has_non_trainable(rows)
-    head = table_columns(frozen, formulas)
+    links = connections(rows)
+    head = table_columns(frozen, formulas, links is not None, kernels)
     lines = [
         f"**{md_text(title(report))}**",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---:" if h in NUMERIC_COLUMNS else "---" for h in head) + "|",
     ]
-    for r in rows:
+    for i, r in enumerate(rows):
         cells = [
             r.index,
             md_text(r.name),
             md_text(r.type),
             md_text(shape_text(r.output_shape), code=True),
-            _md_value(r.params),
         ]
+        if links is not None:
+            cells.append(md_text(links[i]))
+        cells.append(_md_value(r.params))
         if frozen:
             cells.append(_md_value(r.non_trainable_params))
+        if kernels:
+            cells.append(md_text(r.window or "-"))
         cells += [
             md_text(field_text(r.receptive_field), code=_symbolic_rf(r)),
             md_text(jump_text(r.receptive_field), code=_symbolic_rf(r)),

@@ -32,6 +32,8 @@ class DisplayRow:
     formulas: tuple[str, ...]
     layers: int = 1
     inputs: tuple[str, ...] = ()
+    window: str = ""
+    """Kernel and stride (``3/1``, ``3x1/2x1``) of a windowed layer; empty for others."""
 
     @property
     def params(self) -> Any:
@@ -56,7 +58,26 @@ def layer_row(row: LayerRow) -> DisplayRow:
         row.receptive_field,
         tuple(str(f) for f in row.formulas),
         inputs=row.inputs,
+        window=window_text(row.args),
     )
+
+
+def window_text(args: Any) -> str:
+    """``3/1`` for a 3x3 stride-1 window, ``7x1/2x1`` where the axes differ; empty without one.
+
+    Reads the resolved arguments (``ConvArgs``, ``PoolArgs``...): whichever has a kernel or a
+    pool size and strides, so new windowed kinds show theirs without a change here.
+    """
+    kernel = getattr(args, "kernel", None) or getattr(args, "pool", None)
+    strides = getattr(args, "strides", None)
+    if not isinstance(kernel, tuple) or not isinstance(strides, tuple):
+        return ""
+
+    def axes(values: tuple[Any, ...]) -> str:
+        texts = [str(v) for v in values]
+        return texts[0] if len(set(texts)) == 1 else "x".join(texts)
+
+    return f"{axes(kernel)}/{axes(strides)}"
 
 
 def fold_block(key: str, rows: list[LayerRow]) -> DisplayRow:
@@ -152,6 +173,22 @@ def is_auto_name(name: str, kind: str) -> bool:
 def layer_label(row: DisplayRow) -> str:
     """``conv1 (conv2d)``, as in Keras's summary; the bare name when it already says the type."""
     return row.name if is_auto_name(row.name, row.type) else f"{row.name} ({row.type})"
+
+
+def connections(rows: list[DisplayRow]) -> list[str] | None:
+    """Each row's inputs as ``connected to`` reads them; None for a plain chain of layers.
+
+    A chain needs no column: every row reads the one above it.
+    """
+    texts = []
+    chain = True
+    previous = "input"
+    for r in rows:
+        if r.inputs != (previous,):
+            chain = False
+        texts.append(", ".join(r.inputs))
+        previous = r.name
+    return None if chain else texts
 
 
 def has_non_trainable(rows: list[DisplayRow]) -> bool:

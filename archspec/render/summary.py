@@ -60,7 +60,9 @@ def valid_inputs_text(report: Report) -> list[str]:
         return [f"fixed input {shape_text(report.input_shape)}"]
     out = []
     for name, sizes in report.valid_inputs.items():
-        out.append(f"{sizes.describe(name)} (smallest {sizes.minimum})")
+        given = report.sizes.get(name)
+        note = f"smallest {sizes.minimum}" if given is None else f"given {name}={given}"
+        out.append(f"{sizes.describe(name)} ({note})")
     out.extend(c.describe() for c in report.couplings)
     return out
 

@@ -19,13 +19,105 @@ from .numbers import (
     short_bytes,
     short_count,
 )
-from .rows import DisplayRow, display_rows, has_non_trainable, layer_label
+from .rows import DisplayRow, connections, display_rows, has_non_trainable, layer_label
 from .summary import LabelledLines, summary, title, warning_lines
 
 if TYPE_CHECKING:
     from ..report import Report
 
 TEXT_WIDTH = 80
+
+WRAPPING = frozenset({"layer (type)", "output", "connected to"})
+"""The columns that may take several lines; numbers are never cut."""
+
+
+GAP = 2
+"""Spaces between two columns: the cell's right padding and the box's blank divider."""
+
+SPLIT_HEADERS = {"non-trainable": "non-\ntrainable", "kernel/stride": "kernel/\nstride"}
+"""Headers of numeric columns, on two lines where the table is too wide for one."""
+
+
+def _cells(
+    rows: Sequence[DisplayRow],
+    kernels: bool,
+    costs_inline: bool,
+    links_inline: bool,
+    index: bool = True,
+) -> tuple[list[str], list[list[str]]]:
+    """The table's headers and cells, with the optional columns that apply."""
+    frozen = has_non_trainable(list(rows))
+    links = connections(list(rows)) if links_inline else None
+    headers = [*(["#"] if index else []), "layer (type)", "output"]
+    if links is not None:
+        headers.append("connected to")
+    headers.append("params")
+    if frozen:
+        headers.append("non-trainable")
+    if kernels:
+        headers.append("kernel/stride")
+    headers += ["RF", "jump"]
+    if costs_inline:
+        headers += ["MACs", "memory"]
+    body = []
+    for i, r in enumerate(rows):
+        cells = [*([r.index] if index else []), layer_label(r), shape_text(r.output_shape)]
+        if links is not None:
+            cells.append(links[i])
+        cells.append(exact_text(r.params))
+        if frozen:
+            cells.append(exact_text(r.non_trainable_params))
+        if kernels:
+            cells.append(r.window or "-")
+        cells += [field_text(r.receptive_field), jump_text(r.receptive_field)]
+        if costs_inline:
+            cells += [short_count(r.macs), short_bytes(r.activation_bytes)]
+        body.append(cells)
+    return headers, body
+
+
+def _natural(headers: list[str], body: list[list[str]]) -> int:
+    """The width of the table with no cell wrapped (two spaces between columns)."""
+    widest = [max(len(c) for c in [h, *(b[i] for b in body)]) for i, h in enumerate(headers)]
+    return sum(widest) + GAP * (len(headers) - 1)
+
+
+def _fit(
+    headers: list[str], body: list[list[str]], width: int, narrowest: bool = False
+) -> list[int] | None:
+    """Column widths that fit ``width``, narrowing the wrapping columns (widest first) down to
+    their longest word; None when even that is too wide."""
+    widths = []
+    least = []
+    for i, h in enumerate(headers):
+        shown = SPLIT_HEADERS.get(h, h)
+        column = [*shown.split("\n"), *(b[i] for b in body)]
+        widths.append(max(len(c) for c in [h, *(b[i] for b in body)]))
+        if h in WRAPPING:
+            least.append(_longest_word(column))
+        else:
+            least.append(max(len(c) for c in column))  # numbers never wrap
+    total = sum(widths) + GAP * (len(widths) - 1)
+    if narrowest:
+        return least
+    if total <= width:
+        return widths
+    # split headers first: numeric columns as narrow as their numbers
+    widths = [w if h in WRAPPING else least[i] for i, (h, w) in enumerate(zip(headers, widths))]
+    total = sum(widths) + GAP * (len(widths) - 1)
+    while total > width:
+        # the widest column that can still narrow gives up one character
+        narrowable = [(widths[i], i) for i, h in enumerate(headers) if h in WRAPPING]
+        narrowable = [(w, i) for w, i in narrowable if w > least[i]]
+        if not narrowable:
+            return None
+        widths[max(narrowable)[1]] -= 1
+        total -= 1
+    return widths
+
+
+def _longest_word(cells: Sequence[str]) -> int:
+    return max((len(word) for cell in cells for word in cell.split()), default=1)
 
 
 def _symbolic_costs(rows: Sequence[DisplayRow]) -> bool:
@@ -39,34 +131,38 @@ def to_text(
     batch: int = DEFAULT_BATCH,
     formulas: bool = False,
     width: int = TEXT_WIDTH,
+    kernels: bool = False,
 ) -> str:
     """The terminal table, fitted to ``width`` columns.
 
     When costs are expressions they leave the table for a list below it: a product of floors
-    folded into an 8-character cell cannot be read.
+    folded into an 8-character cell cannot be read. Cells wrap at spaces, never inside a word;
+    a graph gets a ``connected to`` column, and ``kernels`` adds each window's kernel/stride.
     """
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     rows = display_rows(report, depth)
-    frozen = has_non_trainable(rows)
-    costs_inline = not _symbolic_costs(rows)
-    headers = ["#", "layer (type)", "output", "params"]
-    if frozen:
-        headers.append("frozen")
-    headers += ["RF", "jump"]
-    if costs_inline:
-        headers += ["MACs", "memory"]
-    body = []
-    for r in rows:
-        cells = [r.index, layer_label(r), shape_text(r.output_shape), exact_text(r.params)]
-        if frozen:
-            cells.append(exact_text(r.non_trainable_params))
-        cells += [field_text(r.receptive_field), jump_text(r.receptive_field)]
-        if costs_inline:
-            cells += [short_count(r.macs), short_bytes(r.activation_bytes)]
-        body.append(cells)
+    links = connections(list(rows))
+    # what leaves the table when it is too wide: the connections, the row numbers, then the
+    # costs (connections and costs to lists below it)
+    ladder = [
+        (True, links is not None, not _symbolic_costs(rows)),
+        (True, False, not _symbolic_costs(rows)),
+        (False, False, not _symbolic_costs(rows)),
+        (False, False, False),
+    ]
+    for index, links_inline, costs_inline in dict.fromkeys(ladder):
+        headers, body = _cells(rows, kernels, costs_inline, links_inline, index)
+        widths = _fit(headers, body, width)
+        if widths is not None:
+            break
+    table_width = 0
+    if widths is None:
+        # narrower than the narrowest table: wider lines rather than numbers or words cut
+        widths = _fit(headers, body, 1 << 16, narrowest=True)
+        table_width = sum(widths) + GAP * (len(widths) - 1)
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -75,19 +171,25 @@ def to_text(
         title=title(report),
         title_justify="left",
     )
+    split = _natural(headers, body) > width
     for i, header in enumerate(headers):
-        if header in ("layer (type)", "output"):
-            # the only columns that wrap: numbers are never cut
-            table.add_column(header, overflow="fold")
+        shown = SPLIT_HEADERS.get(header, header) if split else header
+        if header in WRAPPING:
+            # wrapped at spaces only: no cell narrower than its longest word
+            fixed = widths[i]
+            column = [*shown.split("\n"), *(cells[i] for cells in body)]
+            table.add_column(shown, overflow="fold", min_width=_longest_word(column), width=fixed)
             continue
-        widest = max([len(header), *(len(cells[i]) for cells in body)])
-        symbolic = header in ("RF", "jump") and not costs_inline
+        column = [*shown.split("\n"), *(cells[i] for cells in body)]
+        least = max(len(c) for c in column)
+        fixed = widths[i]
         table.add_column(
-            header,
+            shown,
             justify="right",
-            no_wrap=not symbolic,
+            no_wrap=True,
             overflow="fold",
-            min_width=min(widest, 12) if symbolic else widest,
+            min_width=least,
+            width=fixed,
         )
     for cells in body:
         table.add_row(*cells)
@@ -95,7 +197,7 @@ def to_text(
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=width,
+        width=max(width, table_width),
         color_system=None,
         force_terminal=False,
         highlight=False,
@@ -104,6 +206,16 @@ def to_text(
         soft_wrap=False,
     )
     console.print(table)
+    if links is not None and not links_inline:
+        joins = LabelledLines()
+        previous = "input"
+        for r, text in zip(rows, links):
+            if r.inputs != (previous,):
+                joins.items.append((r.name, f"<- {text}"))
+            previous = r.name
+        console.print()
+        console.print("Connections (where a layer does not read the row above it):")
+        console.print(_grid(joins))
     if not costs_inline:
         costs = LabelledLines()
         for r in rows:
