@@ -117,7 +117,34 @@ def _fit(
 
 
 def _longest_word(cells: Sequence[str]) -> int:
-    return max((len(word) for cell in cells for word in cell.split()), default=1)
+    return max((len(piece) for cell in cells for piece, _ in _pieces(cell)), default=1)
+
+
+def _pieces(text: str) -> list[tuple[str, str]]:
+    """Where a cell may break: at spaces, and after the dots of a dotted name
+    (``block9_10.1.squeeze_excite.gate``), never elsewhere. Each piece with what joins it to
+    the one before on the same line."""
+    out = []
+    for word in text.split():
+        parts = word.split(".")
+        for i, part in enumerate(parts):
+            piece = part + ("." if i < len(parts) - 1 else "")
+            out.append((piece, "" if i else " "))
+    return out
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width``, broken only between pieces."""
+    lines: list[str] = []
+    line = ""
+    for piece, joint in _pieces(text):
+        candidate = line + joint + piece if line else piece
+        if len(candidate) <= width or not line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = piece
+    return "\n".join([*lines, line])
 
 
 def _symbolic_costs(rows: Sequence[DisplayRow]) -> bool:
@@ -192,7 +219,9 @@ def to_text(
             width=fixed,
         )
     for cells in body:
-        table.add_row(*cells)
+        table.add_row(
+            *(_wrap(c, widths[i]) if headers[i] in WRAPPING else c for i, c in enumerate(cells))
+        )
 
     buffer = io.StringIO()
     console = Console(
