@@ -49,6 +49,12 @@ APPLICATIONS: dict[str, dict[str, Any]] = {
         "keras": "EfficientNetV2B0",
         "sizes": [(224, 224), (225, 193), (97, 131)],
     },
+    "inception_resnet_v2": {
+        "keras": "InceptionResNetV2",
+        "sizes": [(299, 299), (225, 193), (97, 131)],
+        # Keras fuses x + scale * r into one CustomScaleLayer: the spec's add stands for it
+        "not_layers": _not_a_keras_layer("scale"),
+    },
 }
 """Spec -> the keras.applications constructor, its sizes (the default first), and the spec
 layers Keras writes as tensor arithmetic rather than layers (``x + 3.0`` in MobileNetV3's
