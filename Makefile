@@ -15,7 +15,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[keras,dev]'
+	$(PY) -m pip install --quiet -e '.[keras,tuner,dev]'
 	touch $@
 
 demo: setup
