@@ -93,21 +93,23 @@ def image_channels(mode: str) -> int:
     return _MODE_CHANNELS.get(mode, 3)  # palette images decode to RGB
 
 
-_SCANS: dict[tuple[str, bool], FolderScan] = {}
+_SCANS: dict[tuple[object, ...], FolderScan] = {}
 
 
 def scan_folder(path: Path, skip_bad_images: bool = False) -> FolderScan:
     """Open every image's header under ``path/<class>/``; a corrupt file is named.
 
     Cached per process, so the check before TensorFlow is imported and the loading after
-    it read each header once.
+    it read each header once; a class folder whose files change (its modification time)
+    is scanned again.
     """
-    key = (str(path.resolve()), skip_bad_images)
+    class_dirs = sorted(p.name for p in path.iterdir() if p.is_dir())
+    stamps = tuple((name, (path / name).stat().st_mtime_ns) for name in class_dirs)
+    key = (str(path.resolve()), skip_bad_images, stamps)
     if key in _SCANS:
         return _SCANS[key]
     from PIL import Image, UnidentifiedImageError
 
-    class_dirs = sorted(p.name for p in path.iterdir() if p.is_dir())
     if not class_dirs:
         raise DataError(
             f"{path}: no class subfolders; expected one subfolder per class "

@@ -340,3 +340,15 @@ def test_a_corrupt_image_is_named_or_skipped_when_asked(tmp_path):
         splits = load_data(tmp_path, (8, 8, 1), num_classes=2, skip_bad_images=True)
     assert splits.num_train + splits.num_validation + splits.num_test == 12
     assert sum(1 for _ in splits.train.unbatch()) == splits.num_train  # cardinality agrees
+
+
+def test_a_folder_scan_is_reused_until_a_class_folder_changes(tmp_path):
+    from builders.datainfo import scan_folder
+
+    for cls in "ab":
+        write_png(tmp_path / cls / "0.png")
+    first = scan_folder(tmp_path)
+    assert scan_folder(tmp_path) is first  # the check before training and the load share it
+    write_png(tmp_path / "b" / "1.png", size=12)
+    again = scan_folder(tmp_path)
+    assert len(again.files) == 3 and sorted(again.sizes) == [(10, 10), (12, 12)]
