@@ -170,3 +170,33 @@ def test_sizes_command_prints_the_relation() -> None:
     assert result.output.splitlines()[-1] == "only when W == H (smallest H=5, W=5)"
     result = CliRunner().invoke(cli, ["check", str(DATA / "coupled_swap.yaml")])
     assert result.exit_code == 1 and "no-valid-size" in result.output
+
+
+def _rounded(sym, a: int, b: int, c: int, up: bool):
+    inner = (a * sym + b) / sympy.Integer(c)
+    return sympy.ceiling(inner) if up else sympy.floor(inner)
+
+
+term = st.tuples(st.integers(1, 3), st.integers(-3, 3), st.integers(1, 4), st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(term, min_size=1, max_size=2), st.lists(term, min_size=1, max_size=2), st.booleans()
+)
+def test_same_value_agrees_with_brute_force(left, right, two) -> None:
+    """True exactly when the two sides agree at every size; checked over 1..40 per symbol."""
+    from archspec.domain import same_value
+
+    syms = [H, W] if two else [H, H]
+    a = sum(_rounded(syms[i % 2], *t) for i, t in enumerate(left))
+    b = sum(_rounded(syms[i % 2], *t) for i, t in enumerate(right))
+    found = same_value(a, b)
+    names = sorted({str(s) for s in syms})
+    grid = itertools.product(range(1, 41), repeat=len(names))
+    check = checker([Constraint("eq", a, b)])
+    agree = all(
+        check(dict(zip([sympy.Symbol(n, integer=True, positive=True) for n in names], v))) is None
+        for v in grid
+    )
+    assert found == agree

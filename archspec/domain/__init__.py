@@ -21,7 +21,7 @@ reads).
 
 from ..conditions import Constraint
 from .evaluate import first_failing
-from .joint import Coupling, solve_coupled
+from .joint import Coupling, same_value, solve_coupled
 from .sizeset import SizeSet
 from .solve import MAX_PERIOD, MAX_WORK, SEARCH_LIMIT, Domain, valid_sizes, valid_sizes_by_symbol
 
@@ -34,6 +34,7 @@ __all__ = [
     "Domain",
     "SizeSet",
     "first_failing",
+    "same_value",
     "solve_coupled",
     "valid_sizes",
     "valid_sizes_by_symbol",

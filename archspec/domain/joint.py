@@ -480,5 +480,45 @@ __all__ = [
     "components",
     "integer_solutions",
     "relation_texts",
+    "same_value",
     "solve_coupled",
 ]
+
+
+def same_value(a: Value, b: Value) -> bool | None:
+    """Whether two size expressions agree at every positive value of their symbols.
+
+    Exact for the floor/ceiling/Mod family: on each residue tuple both are affine in ``k``,
+    and two affine forms agree on a whole class only when their coefficients do. One symbol
+    with ``Max``/``Min`` is decided by the per-size solver; None when neither applies.
+
+    >>> from archspec.symbols import symbol
+    >>> import sympy
+    >>> H, W = symbol("H"), symbol("W")
+    >>> same_value(sympy.floor((H - 1) / 2) + 1, sympy.ceiling(H / 2))
+    True
+    >>> same_value(sympy.floor(H / 2) + sympy.floor(W / 2), sympy.floor((H + W) / 2))
+    False
+    """
+    free = sorted(free_symbols(Constraint("eq", a, b)), key=str)
+    if not free:
+        return checker([Constraint("eq", a, b)])({}) is None
+    periods = [1] * len(free)
+    while math.prod(periods) <= MAX_JOINT_WORK:
+        try:
+            for residues in itertools.product(*(range(p) for p in periods)):
+                ev = _Affine(free, periods, residues)
+                if ev.eval(a) != ev.eval(b):
+                    return False
+            return True
+        except _NeedPeriods as need:
+            periods = [p * f for p, f in zip(periods, need.factors)]
+        except Unsupported:
+            break
+    if len(free) == 1:
+        from .solve import valid_sizes
+
+        equal = valid_sizes([Constraint("eq", a, b)], free[0])
+        if equal.exact:
+            return equal.smallest_failing() is None
+    return None
