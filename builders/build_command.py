@@ -49,8 +49,6 @@ def build(
     variant: str | None,
 ) -> None:
     """Check SPEC, build it as a Keras model and save it. Exit 1 when the spec is invalid."""
-    if existing_spec(spec).is_dir():
-        raise click.ClickException(f"{spec}: is a folder, not a spec file")
     quiet_tensorflow()
     target = Path(output)
     if target.suffix != ".keras":
@@ -60,6 +58,8 @@ def build(
     if not target.parent.resolve().is_dir():
         raise click.BadParameter(f"{target.parent} is not a directory", param_hint="-o/--output")
     sizes = parse_sizes(input_)
+    if existing_spec(spec).is_dir():  # after the command line's own checks (exit 2)
+        raise click.ClickException(f"{spec}: is a folder, not a spec file")
     loaded, found = load_or_diagnose(Path(spec))
     if loaded is None:
         render(found, "text", sys.stderr)

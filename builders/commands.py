@@ -86,11 +86,11 @@ def train(
     # before TensorFlow is imported: a mistake costs a fraction of a second, not seconds.
     from archspec.cli import existing_spec, load_or_diagnose, parse_sizes, render
 
-    if existing_spec(str(spec)).is_dir():
-        raise click.ClickException(f"{spec}: is a folder, not a spec file")
-    sizes = parse_sizes(input_)
+    sizes = parse_sizes(input_)  # misuse of the command line (exit 2) comes first
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite contradict each other; choose one")
+    if existing_spec(str(spec)).is_dir():
+        raise click.ClickException(f"{spec}: is a folder, not a spec file")
     loaded, found = load_or_diagnose(spec)
     if loaded is None:
         render(found, "text", sys.stderr)
@@ -431,7 +431,7 @@ def _run_dir(out: Path | None, name: str, resume: bool) -> Path:
 def _existing_model(path: Path) -> None:
     """A model that is not there cannot be read: exit 1, as for a spec (``archspec.cli``)."""
     if not path.is_file():
-        what = "is a folder, not a .keras model" if path.is_dir() else "no such file"
+        what = "is a folder, not a .keras model" if path.is_dir() else "no such file or directory"
         raise click.ClickException(f"{path}: {what}")
 
 

@@ -1001,3 +1001,23 @@ def test_keras_never_says_the_input_ran_out_of_data(tmp_path):
         warnings.simplefilter("always")
         train_model(tiny_model, FAST, None, tmp_path / "run", verbose=0)
     assert not [w for w in caught if "ran out of data" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["missing.yaml", "--input", "H=x"],
+        ["missing.yaml", "--resume", "--overwrite"],
+        ["missing.yaml", "--epochs", "0"],
+    ],
+)
+def test_misuse_of_the_train_command_line_exits_2_before_the_spec_is_read(args):
+    """The exit-code rule of every command: the command line's own mistakes are 2, checked
+    first; a spec that cannot be read is 1."""
+    from click.testing import CliRunner
+
+    from builders.commands import train
+
+    result = CliRunner().invoke(train, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "missing.yaml" not in result.output
