@@ -295,6 +295,35 @@ def _one_symbol(expr: Any, symbol: Any) -> Any:
     return best if _equal_everywhere(best, expr, symbol) else expr
 
 
+def bounds(value: Value | Fraction) -> tuple[Fraction, Fraction] | None:
+    """The least and the greatest value over every size ``>= 1``, exact; None when unbounded.
+
+    A merge's centre offset that comes from 'same' padding depends on the size only through
+    residues (``H mod 2``): periodic, so bounded, and whether it stays under one step decides
+    between a sub-cell offset and a shifted branch. One that grows with the size, or is in
+    several sizes, has no bound here.
+
+    >>> import sympy
+    >>> from archspec.symbols import symbol
+    >>> H = symbol("H")
+    >>> bounds(sympy.Mod(H + 1, 2)), bounds(sympy.floor(H / 2)), bounds(Fraction(1, 2))
+    ((Fraction(0, 1), Fraction(1, 1)), None, (Fraction(1, 2), Fraction(1, 2)))
+    """
+    if isinstance(value, (int, Fraction)):
+        return Fraction(value), Fraction(value)
+    if getattr(value, "is_Rational", False):
+        exact = Fraction(int(value.p), int(value.q))  # type: ignore[union-attr]
+        return exact, exact
+    free = getattr(value, "free_symbols", None)
+    if not free or len(free) != 1:
+        return None
+    try:
+        slope, _, table = _table(value, next(iter(free)))
+    except _Outside:
+        return None
+    return None if slope else (min(table), max(table))
+
+
 @lru_cache(maxsize=1 << 14)
 def canonical(value: Value) -> Value:
     """The representative of ``value``'s class: equal at every size means the same result.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -300,37 +301,110 @@ def test_dilation_grows_the_field() -> None:
     assert report.layer("x").output_shape == (24, 24, 1)
 
 
-def test_misaligned_merge_is_reported() -> None:
+def _downsampling(shape: list[Any], strided: list[dict[str, Any]]) -> archspec.Spec:
+    """A strided 1x1 shortcut added to a main path ending in ``strided``, as ResNet's and
+    Xception's downsampling blocks are written."""
+    main = {"name": "main", "type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"}
+    shortcut = {
+        "name": "shortcut",
+        "type": "conv2d",
+        "inputs": ["input"],
+        "filters": 4,
+        "kernel": 1,
+        "strides": 2,
+    }
+    last = strided[-1]["name"]
+    return archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "down",
+            "input": {"shape": shape},
+            "layers": [
+                main,
+                *strided,
+                shortcut,
+                {"name": "sum", "type": "add", "inputs": [last, "shortcut"]},
+            ],
+        }
+    )
+
+
+SAME_POOL = [{"name": "pool", "type": "max_pool2d", "pool": 3, "strides": 2, "padding": "same"}]
+SAME_CONV = [
+    {"name": "pool", "type": "conv2d", "filters": 4, "kernel": 3, "strides": 2, "padding": "same"}
+]
+SYMMETRIC = [
+    {"name": "pad", "type": "zero_padding2d", "padding": 1},
+    {"name": "pool", "type": "max_pool2d", "pool": 3, "strides": 2},
+]
+
+
+def _misaligned(report: archspec.Report) -> list[Any]:
+    return [d for d in report.diagnostics if d.code == "misaligned-merge"]
+
+
+@pytest.mark.parametrize("strided", [SAME_POOL, SAME_CONV], ids=["xception", "keras-resnet"])
+@pytest.mark.parametrize("shape", [["H", "W", 3], [32, 33, 3]], ids=["free", "32x33"])
+def test_a_same_padding_offset_under_one_step_is_a_note_that_says_why(
+    strided: list[dict[str, Any]], shape: list[Any]
+) -> None:
+    """A strided 'same' window next to a strided 1x1 shortcut centres half a step off at even
+    sizes (TensorFlow pads after the image): Keras's own networks do it, so it is a note."""
+    report = archspec.analyze(_downsampling(shape, strided), strict=True)
+    assert report.ok, report.diagnostics
+    [note] = _misaligned(report)
+    assert note.severity == "note" and note.layer == "sum"
+    assert "less than one step" in note.message and "'same' padding" in note.message
+    assert "symmetrically" in (note.hint or "")
+
+
+@pytest.mark.parametrize("shape", [["H", "W", 3], [32, 33, 3], [32, 32, 3]])
+def test_the_notes_fix_explicit_symmetric_padding_aligns_the_merge(shape: list[Any]) -> None:
+    assert _misaligned(archspec.analyze(_downsampling(shape, SAME_POOL)))
+    assert _misaligned(archspec.analyze(_downsampling(shape, SYMMETRIC))) == []
+
+
+CROP = [[2, 0], [2, 0]]
+
+
+def test_a_branch_a_whole_step_off_warns() -> None:
+    """A valid 3x3 against a 1x1 on a map cropped by 2 at the start: the same size and stride,
+    but centres one pixel (one whole step) apart."""
+    spec = archspec.from_dict(
+        {
+            "archspec": 1,
+            "name": "m",
+            "input": {"shape": ["H", "W", 3]},
+            "layers": [
+                {"name": "a", "type": "conv2d", "filters": 4, "kernel": 3},
+                {"name": "crop", "type": "cropping2d", "inputs": ["input"], "cropping": CROP},
+                {"name": "b", "type": "conv2d", "filters": 4, "kernel": 1},
+                {"name": "sum", "type": "add", "inputs": ["a", "b"]},
+            ],
+        }
+    )
+    report = archspec.analyze(spec)
+    assert [d.severity for d in _misaligned(report)] == ["warning"]
+
+
+def test_different_jumps_warn() -> None:
+    """A 2x2/2 pool against the centre crop of the same size: steps of 2 and 1."""
     spec = archspec.from_dict(
         {
             "archspec": 1,
             "name": "m",
             "input": {"shape": [32, 32, 3]},
             "layers": [
-                {
-                    "name": "a",
-                    "type": "conv2d",
-                    "filters": 4,
-                    "kernel": 3,
-                    "strides": 2,
-                    "padding": "same",
-                },
-                {
-                    "name": "b",
-                    "type": "conv2d",
-                    "filters": 4,
-                    "kernel": 1,
-                    "strides": 2,
-                    "inputs": ["input"],
-                },
+                {"name": "a", "type": "max_pool2d", "pool": 2},
+                {"name": "b", "type": "cropping2d", "inputs": ["input"], "cropping": 8},
                 {"name": "sum", "type": "add", "inputs": ["a", "b"]},
             ],
         }
     )
     report = archspec.analyze(spec)
-    assert report.ok
-    [warning] = [d for d in report.diagnostics if d.code == "misaligned-merge"]
-    assert warning.layer == "sum"
+    assert report.ok, report.diagnostics
+    [warning] = _misaligned(report)
+    assert warning.severity == "warning" and "jump 2 vs 2" not in warning.message
 
 
 def test_generated_names_never_take_a_written_one() -> None:

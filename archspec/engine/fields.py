@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
-from ..canonical import canonical_text, same_value
+from ..canonical import bounds, canonical_text, same_value
 from ..diagnostics import Severity
 from ..graph import Node
 from ..layers import GLOBAL, Inferred
@@ -74,11 +75,19 @@ class ReceptiveFields:
     def merge(self, node: Node, inputs: Sequence[Fields], causal: bool = False) -> Fields:
         """The largest field over the paths; paths seeing different grids are misaligned.
 
+        Paths with different jumps, or whose centres lie a whole step or more apart at some
+        size, mix pixels of different places: a warning. Centres less than one step apart are a
+        note: that is what TensorFlow's 'same' padding does to every strided window (the odd
+        pad pixel goes after the image, so a 3x3/2 'same' window centres half a step from a
+        1x1/2 shortcut at even sizes), standard in Keras's ResNet, Xception, NASNet and RegNetX;
+        explicit symmetric padding aligns them, and the note says so.
+
         Causal paths are exempt from the centre comparison: a causal window ends on its
         output step by design (WaveNet, TCN), so its centre lies behind the identity path's.
         """
         merged = []
-        mismatched = []
+        shifted: list[str] = []
+        sub_cell: list[str] = []
         for axis in range(len(inputs[0])):
             axes = [f[axis] for f in inputs if len(f) > axis]
             biggest = axes[0]
@@ -87,24 +96,61 @@ class ReceptiveFields:
                     biggest = a
             for a in axes[1:]:
                 if _differs(a.jump, axes[0].jump) or _differs(a.start, axes[0].start):
-                    mismatched.append(
+                    found = (
                         f"axis {axis}: jump {canonical_text(axes[0].jump)} vs "
                         f"{canonical_text(a.jump)}, centre {canonical_text(axes[0].start)} vs "
                         f"{canonical_text(a.start)}"
                     )
+                    under_a_step = not _differs(a.jump, axes[0].jump) and _within_one_step(
+                        a.start, axes[0].start, a.jump
+                    )
+                    (sub_cell if under_a_step else shifted).append(found)
                     break
             merged.append(biggest)
-        if mismatched and not causal:
+        if causal:
+            return tuple(merged)
+        if shifted:
             self.emit(
                 Severity.WARNING,
                 "misaligned-merge",
                 f"layer {node.name!r}: its inputs see the image on different grids "
-                f"({'; '.join(mismatched)})",
+                f"({'; '.join(shifted + sub_cell)})",
                 node.path,
-                "align the branches' strides and paddings (e.g. stride the 1x1 conv, not the 3x3)",
+                "give every path the same total stride, and check each path's padding and "
+                "cropping: a centre a whole step off adds pixels of different places",
+                node.name,
+            )
+        elif sub_cell:
+            self.emit(
+                Severity.NOTE,
+                "misaligned-merge",
+                f"layer {node.name!r}: its inputs' grids are offset by less than one step "
+                f"({'; '.join(sub_cell)}), as TensorFlow's asymmetric 'same' padding offsets "
+                "strided windows (Keras's ResNet, Xception, NASNet and RegNetX downsample so)",
+                node.path,
+                "to centre them exactly, pad the strided window explicitly and symmetrically: "
+                "zero_padding2d of (kernel - 1)/2 before it, then padding: valid",
                 node.name,
             )
         return tuple(merged)
+
+
+def _within_one_step(a: Value, b: Value, jump: Value) -> bool:
+    """True when the centres ``a`` and ``b`` are less than ``jump`` apart at every size."""
+    step = as_int(jump) if not isinstance(jump, Fraction) else jump
+    span = bounds(_minus(a, b))
+    return step is not None and span is not None and max(-span[0], span[1]) < step
+
+
+def _minus(a: Value, b: Value) -> Value:
+    if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)):
+        return a - b
+    import sympy
+
+    def exact(x: Any) -> Any:
+        return sympy.Rational(x.numerator, x.denominator) if isinstance(x, Fraction) else x
+
+    return sympy.expand(exact(a) - exact(b))
 
 
 def _div(a: Value, b: int) -> Value:
