@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 MAX_JOINT_WORK = 1 << 14
 """Residue tuples (or enumerated size tuples) times conditions one coupled solve may spend."""
 
+_CONFLICT_LIMIT = 32
+"""Most coupled conditions the conflict search narrows down (it solves once per condition)."""
+
 Affine = tuple[tuple[Fraction, ...], Fraction]
 """``sum(c_i * k_i) + b``: the coefficients and the constant."""
 
@@ -170,8 +173,13 @@ class _TooCostly(Exception):
 
 
 def _conflict(cs: list[Constraint], symbols: list, own: list[SizeSet]) -> tuple[Constraint, ...]:
-    """A smallest subset of ``cs`` that no sizes meet (deletion filter: drop what is not needed)."""
+    """A smallest subset of ``cs`` that no sizes meet (deletion filter: drop what is not needed).
+
+    One solve per condition: past ``_CONFLICT_LIMIT`` conditions, all of them are named.
+    """
     needed = list(cs)
+    if len(cs) > _CONFLICT_LIMIT:
+        return tuple(needed)
     for c in list(cs):
         trial = [d for d in needed if d is not c]
         try:
