@@ -9,6 +9,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import archspec
 
@@ -214,3 +216,39 @@ def test_repeat_zero_passes_the_input_through() -> None:
     spec = archspec.loads(SCALED.replace('repeat: "ceil(depth*2)"', 'repeat: "ceil(depth) - 2"'))
     report = archspec.analyze(spec)
     assert report.ok and [r.name for r in report.layers] == ["stem"]
+
+
+TINY = """\
+archspec: 1
+name: tiny
+input: {shape: [H, 16, 1]}
+params: {k: 3, f: 4, m: 1.0}
+layers:
+  - {name: c1, type: conv2d, filters: "ceil(f*m)", kernel: k}
+  - {name: p1, type: max_pool2d, pool: 2}
+  - {name: c2, type: conv2d, filters: f, kernel: k}
+"""
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(1, 9), min_size=1, max_size=3, unique=True),
+    st.lists(st.sampled_from(["1.0", "1.5", "0.3"]), min_size=1, max_size=2, unique=True),
+    st.integers(4, 40),
+)
+def test_every_sweep_row_is_the_analysis_of_its_point(ks, ms, h) -> None:
+    """For any grid: valid exactly when the spec with those params is, with the same totals."""
+    from archspec.sweeps import parse_values
+
+    spec = archspec.loads(TINY)
+    grid = {"k": ks, "m": parse_values(",".join(ms))}
+    rows = archspec.sweep(spec, grid, {"H": h})
+    assert len(rows) == len(ks) * len(grid["m"])
+    for row in rows:
+        params = {**spec.params, "k": row.point["k"], "m": str(row.point["m"])}
+        report = archspec.analyze(spec.model_copy(update={"params": params}), {"H": h})
+        assert row.valid == report.ok
+        if report.ok:
+            assert (row.params, row.macs) == (report.totals.params, report.totals.macs)
+        else:
+            assert (row.layer, row.rule) == (report.errors[0].layer, report.errors[0].code)
