@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -461,10 +462,14 @@ def test_multiworker_strategy_trains_two_workers_in_lock_step(tmp_path):
         )
         for i in range(2)
     ]
+    # One deadline for the pair. On a loaded 2-core machine each worker spends ~85 s importing
+    # TensorFlow and ~175 s in all (measured at load 10), so a fixed 180 s per worker failed
+    # there although nothing hung; a real hang still ends the test.
+    deadline = time.monotonic() + 600
     results = []
     try:
         for worker in workers:
-            results.append(worker.communicate(timeout=180))
+            results.append(worker.communicate(timeout=max(1.0, deadline - time.monotonic())))
     finally:
         for worker in workers:
             worker.kill()
