@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from .symbols import MAX_DEGREE, Value, measure
 
@@ -115,7 +115,9 @@ def _exact_decimal(node: ast.Constant, text: str) -> Fraction:
         value = Fraction(segment.replace("_", ""))
     except (ValueError, ZeroDivisionError):
         raise ExprError(f"{segment!r} is not a decimal number", col) from None
-    if not math.isfinite(node.value) or value.denominator > MAX_MAGNITUDE:
+    literal = node.value
+    infinite = isinstance(literal, float) and not math.isfinite(literal)
+    if infinite or value.denominator > MAX_MAGNITUDE:
         raise ExprError(
             f"{segment!r} has more digits than the limit of {MAX_MAGNITUDE} allows", col
         )
@@ -126,7 +128,7 @@ def _check(node: ast.AST, names: set[str], text: str | None = None) -> None:
     col = getattr(node, "col_offset", 0)
     if isinstance(node, ast.Constant):
         if isinstance(node.value, float) and text is not None:
-            node.value = _exact_decimal(node, text)
+            node.value = cast(Any, _exact_decimal(node, text))  # Fraction, kept exact
         if isinstance(node.value, bool) or not isinstance(node.value, (int, Fraction)):
             raise ExprError(
                 f"only numbers are allowed in expressions, got {node.value!r}",
@@ -176,7 +178,9 @@ class _Evaluator:
 
     def visit(self, node: ast.expr) -> Value:
         if isinstance(node, ast.Constant):
-            return node.value if isinstance(node.value, Fraction) else int(node.value)
+            value = node.value
+            assert isinstance(value, (int, Fraction))  # _check admits nothing else
+            return value if isinstance(value, Fraction) else int(value)
         if isinstance(node, ast.Name):
             if node.id not in self.env:
                 guess = did_you_mean(node.id, list(self.env))

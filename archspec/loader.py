@@ -197,14 +197,15 @@ def _decode(text: str | bytes, file: str, limits: Limits) -> str:
                 "this is a binary file (it contains NUL bytes), not a YAML or JSON spec",
                 _byte_position(text, text.index(b"\x00")),
             )
+        raw = text
         try:
-            text = text.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             _fail(
                 file,
                 "encoding",
-                f"byte 0x{text[exc.start]:02x} is not valid UTF-8; spec files are UTF-8 text",
-                _byte_position(text, exc.start),
+                f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; spec files are UTF-8 text",
+                _byte_position(raw, exc.start),
             )
     if "\x00" in text:
         _fail(

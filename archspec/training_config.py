@@ -196,7 +196,7 @@ class TrainConfig(_Strict):
         description="Blend one-hot targets with the uniform distribution (categorical loss).",
     )
     metrics: list[Metric] = Field(
-        default_factory=lambda: ["accuracy"],
+        default_factory=lambda: list[Metric](["accuracy"]),
         description="Metrics logged besides the loss.",
     )
     epochs: int = Field(10, gt=0, description="Number of passes over the training data.")
