@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -17,7 +18,7 @@ from .conventions import DEFAULT_BATCH
 INPUT_HELP = "Concrete sizes for free symbols, such as H=224,W=224."
 
 
-def _load(path: str):  # type: ignore[no-untyped-def]
+def _load(path: str) -> Any:
     spec, found = load_or_diagnose(existing_spec(path))
     if spec is None:
         render(found, "text", sys.stderr)
@@ -77,7 +78,7 @@ def sweep(
         click.echo(to_text(rows), nl=False)
 
 
-def with_variant(spec, name: str | None):  # type: ignore[no-untyped-def]
+def with_variant(spec: Any, name: str | None) -> Any:
     """``spec`` as its variant ``name`` (unchanged for None); a misuse error for a bad name."""
     if name is None:
         return spec

@@ -195,8 +195,8 @@ def _expressions() -> st.SearchStrategy[str]:
 
 @given(_expressions())
 def test_symbolic_values_are_bounded_or_refused(text: str) -> None:
-    """Every value is an int or a sympy value within the degree, size and magnitude bounds,
-    and divides only by nonzero integers; anything else is an ExprError, never sympy's own."""
+    """Every value is an int, a Fraction or a sympy value within the degree, size and magnitude
+    bounds, and divides only by nonzero numbers; anything else is an ExprError, never sympy's."""
     from archspec.expr import MAX_MAGNITUDE, MAX_TERMS
     from archspec.symbols import MAX_DEGREE, measure
 
@@ -212,7 +212,11 @@ def test_symbolic_values_are_bounded_or_refused(text: str) -> None:
     if isinstance(value, int):
         assert abs(value) <= MAX_MAGNITUDE
         return
-    assert value.free_symbols, f"{text} = {value} should be an int"
+    if isinstance(value, Fraction):  # exact rationals: bounded above and below
+        assert value.denominator != 1
+        assert max(abs(value.numerator), value.denominator) <= MAX_MAGNITUDE
+        return
+    assert value.free_symbols, f"{text} = {value} should be an int or a Fraction"
     degree, terms, biggest = measure(value)
     assert degree <= MAX_DEGREE and terms <= MAX_TERMS and biggest <= MAX_MAGNITUDE
     assert "zoo" not in str(value) and "nan" not in str(value)

@@ -273,9 +273,9 @@ class _Affine:
             i = self.index.get(expr)
             if i is None:
                 raise Unsupported(expr)
-            coeffs = [Fraction(0)] * self.n
-            coeffs[i] = Fraction(self.periods[i])
-            return tuple(coeffs), Fraction(self.residues[i])
+            unit = [Fraction(0)] * self.n
+            unit[i] = Fraction(self.periods[i])
+            return tuple(unit), Fraction(self.residues[i])
         if expr.is_Add:
             parts = [self.eval(a) for a in expr.args]
             return (
@@ -283,7 +283,7 @@ class _Affine:
                 sum((p[1] for p in parts), Fraction(0)),
             )
         if expr.is_Mul:
-            out = self.const(Fraction(1))
+            out: Affine = self.const(Fraction(1))
             for a in expr.args:
                 part = self.eval(a)
                 if any(out[0]) and any(part[0]):
@@ -314,8 +314,8 @@ class _Affine:
 
 
 def _smallest(
-    forms: list[tuple[str, Affine]],
-    allowed: list[list[Span]],
+    forms: Sequence[tuple[str, Affine]],
+    allowed: Sequence[Sequence[tuple[int | None, int | None]]],
     periods: Sequence[int],
     residues: Sequence[int],
 ) -> list[int] | None:
@@ -345,9 +345,9 @@ def _smallest(
                 return None
             continue
         spans = _meet(spans, [_preimage(u[i], k0[i], span) for span in allowed[i]])
-    for coeffs, b in ineqs:
-        slope = sum(c * x for c, x in zip(coeffs, u))
-        value = sum(c * x for c, x in zip(coeffs, k0)) + b  # slope * t + value >= 0
+    for row, const in ineqs:
+        slope = sum(c * x for c, x in zip(row, u))
+        value = sum(c * x for c, x in zip(row, k0)) + const  # slope * t + value >= 0
         if slope == 0:
             if value < 0:
                 return None
@@ -356,6 +356,7 @@ def _smallest(
     if not spans:
         return None
     direction = sum(p * x for p, x in zip(periods, u))
+    t: int | None
     if not basis or direction == 0:
         t = next((x for span in spans for x in span if x is not None), 0)
     elif direction > 0:
@@ -367,7 +368,7 @@ def _smallest(
     return [p * (k + x * t) + r for p, k, x, r in zip(periods, k0, u, residues)]
 
 
-def _inside(k: int, spans: list[Span]) -> bool:
+def _inside(k: int, spans: Sequence[Span]) -> bool:
     return any((lo is None or lo <= k) and (hi is None or k <= hi) for lo, hi in spans)
 
 
