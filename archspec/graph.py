@@ -44,6 +44,9 @@ class Graph:
     nodes: list[Node]
     output: str
     by_name: dict[str, Node] = field(default_factory=dict)
+    broken: frozenset[str] = frozenset()
+    """Layers with an input that names no layer: present, so that their own fields are still
+    checked, but never analysed (what they read is unknown)."""
 
     def __post_init__(self) -> None:
         self.by_name = {n.name: n for n in self.nodes}
@@ -366,6 +369,7 @@ def expand(
     except _Stop:
         return None, ex.diagnostics
     inputs: dict[str, tuple[str, ...]] = {}
+    broken: set[str] = set()
     for p in ex.pending:
         resolved = []
         for k, ref in enumerate(p.refs):
@@ -375,6 +379,7 @@ def expand(
             target = ex.lookup(ref, p.prefix)
             if target is None:
                 ex.dangling(ref, p.prefix, (*p.path, "inputs", k))
+                broken.add(p.name)
             elif target == p.name:
                 ex.error(
                     "cycle",
@@ -382,6 +387,7 @@ def expand(
                     (*p.path, "inputs", k),
                     layer=p.name,
                 )
+                broken.add(p.name)
             else:
                 resolved.append(target)
         inputs[p.name] = tuple(resolved)
@@ -392,8 +398,9 @@ def expand(
             ex.dangling(spec.output, "", ("output",))
         else:
             output = target
-    if any(d.is_error for d in ex.diagnostics):
-        return None, ex.diagnostics
+    # Errors so far leave the graph whole (a duplicate is dropped, a dangling input marks its
+    # layer broken): the analysis still checks every other layer, so a run reports them all.
+    failed = any(d.is_error for d in ex.diagnostics)
     order = _toposort(ex, inputs)
     if order is None:
         return None, ex.diagnostics
@@ -410,8 +417,9 @@ def expand(
         )
         for name in order
     ]
-    _warn_unused(ex, nodes, output)
-    return Graph(nodes, output), ex.diagnostics
+    if not failed:
+        _warn_unused(ex, nodes, output)
+    return Graph(nodes, output, broken=frozenset(broken)), ex.diagnostics
 
 
 def _toposort(ex: _Expander, inputs: dict[str, tuple[str, ...]]) -> list[str] | None:

@@ -21,7 +21,18 @@ def spec_path(data: Any, loc: tuple[Any, ...]) -> SpecPath:
     """Map a pydantic ``loc`` onto the data tree, skipping union tags and member names."""
     path: list[str | int] = []
     node = data
-    for part in loc:
+    for i, part in enumerate(loc):
+        after = loc[i + 1] if i + 1 < len(loc) else None
+        if (
+            isinstance(node, dict)
+            and part == node.get("type")
+            and isinstance(after, str)
+            and after in node
+            and not (isinstance(node.get(part), dict) and after in node[part])
+        ):
+            # the tag of a kind that also has a field of its name (``type: block`` and its
+            # ``block:``): ('layers', 1, 'block', 'args', 'filters') is layers[1].args.filters
+            continue
         if (isinstance(node, dict) and isinstance(part, str) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):

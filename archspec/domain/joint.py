@@ -89,6 +89,8 @@ def relation_texts(constraints: Sequence[Constraint]) -> list[str]:
     >>> relation_texts([Constraint("eq", W, H), Constraint("eq", H, W), Constraint("ge", H, W)])
     ['W == H', 'H >= W']
     """
+    from ..canonical import canonical_text  # one printed form per size, as in every output
+
     seen: set = set()
     out: list[str] = []
     for c in constraints:
@@ -97,7 +99,8 @@ def relation_texts(constraints: Sequence[Constraint]) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
-        out.append(f"{c.lhs} {'==' if c.kind == 'eq' else '>='} {c.rhs}")
+        relation = "==" if c.kind == "eq" else ">="
+        out.append(f"{canonical_text(c.lhs)} {relation} {canonical_text(c.rhs)}")
     return out
 
 

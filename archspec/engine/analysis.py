@@ -7,12 +7,15 @@ orders the work, applies the limits, and hands receptive fields (``fields``), dr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from ..conditions import Constraint
 from ..diagnostics import Diagnostic, Severity, SpecPath, locate
+from ..expr import ExprError, parse_expression
 from ..graph import INPUT, Graph, Node, expand
 from ..layers import AugmentArgs, Context, Inferred, LayerError, format_shape
 from ..layers.base import positive
@@ -20,7 +23,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..report import LayerRow, Report
 from ..spec import Spec
 from ..symbols import Value, is_affine, is_symbolic, symbol
-from .binding import bind_names, input_shape, non_affine
+from .binding import Emit, bind_names, input_shape, non_affine, placeholder_names
 from .fields import Fields, ReceptiveFields, origin
 from .tiling import Tiling
 
@@ -101,6 +104,8 @@ class _Analysis:
         if shape is not None and env is not None:
             graph, found = expand(self.spec, env, self.limits)
             self.diagnostics.extend(found)
+        elif not any(d.code == "unknown-size" for d in self.diagnostics):
+            self.check_without_values()
         if graph is not None and shape is not None:
             rows = self.walk(graph, shape)
             self.diagnostics = pointwise_dense_as_notes(self.diagnostics, rows, graph.output)
@@ -122,8 +127,25 @@ class _Analysis:
         ):
             report.valid_inputs = self.solve(shape)
             report.couplings = self.couplings
-        report.diagnostics = locate(self.diagnostics, self.spec.source)
+        located = locate(self.diagnostics, self.spec.source)
+        # in file order, as a reader fixes them; those without a place keep theirs, at the end
+        report.diagnostics = sorted(
+            located, key=lambda d: (d.line is None, d.line or 0, d.column or 0)
+        )
         return report
+
+    def check_without_values(self) -> None:
+        """When a param or the input shape cannot be bound, the layers are still read for the
+        mistakes that depend on no value: unknown names, duplicate layers, dangling inputs,
+        bad block arguments. Every independent mistake of a file comes out in one run."""
+        graph, found = expand(self.spec, placeholder_names(self.spec), self.limits)
+        seen = {(d.code, d.path, d.message) for d in self.diagnostics}
+        for d in found:
+            valueless = d.code in VALUELESS_CODES or d.message.startswith("unknown name")
+            if d.is_error and valueless and (d.code, d.path, d.message) not in seen:
+                self.diagnostics.append(d)
+        for node in graph.nodes if graph is not None else ():
+            unknown_names(node, self.emit)
 
     def augment(
         self, shape: tuple[Value, ...], env: Mapping[str, Value]
@@ -163,8 +185,10 @@ class _Analysis:
                     layer=node.name,
                 )
                 break
-            if any(i in failed for i in node.inputs):
+            if node.name in graph.broken or any(i in failed for i in node.inputs):
+                # not analysed (what it reads is unknown), but its own names are still checked
                 failed.add(node.name)
+                unknown_names(node, self.emit)
                 continue
             inferred = self.infer(node, [shapes[i] for i in node.inputs])
             if inferred is None:
@@ -300,8 +324,7 @@ class _Analysis:
             self.emit(
                 Severity.ERROR,
                 "no-valid-size",
-                f"layer {c.label!r} needs {c.lhs} {'==' if c.kind == 'eq' else '>='} {c.rhs}, "
-                "which no input size makes true",
+                f"layer {c.label!r} needs {relation_texts([c])[0]}, which no input size makes true",
                 ("input", "shape"),
             )
         for undecided in result.undecided:
@@ -349,12 +372,33 @@ class _Analysis:
                     f"check a larger size with --input {name}=...",
                 )
             elif sizes.is_empty:
+                low = declared[name].min or 1 if name in declared else 1
+                high = declared[name].max if name in declared else None
+                conflict = _empty_because(constraints, symbol(name), low, high)
+                if not conflict:
+                    self.emit(
+                        Severity.ERROR,
+                        "no-valid-size",
+                        f"no size of {name} makes every layer valid",
+                        ("input", "shape"),
+                        "check the layers that shrink the input the most",
+                    )
+                    continue
+                layers = list(dict.fromkeys(c.label for c in conflict))
+                last = conflict[-1]
+                node = next((n for c, n in self.constraints if n and n.name == last.label), None)
+                path = ("input", "shape")
+                if node is not None:
+                    path = (*node.path, last.field) if last.field else node.path
                 self.emit(
                     Severity.ERROR,
                     "no-valid-size",
-                    f"no size of {name} makes every layer valid",
-                    ("input", "shape"),
-                    "check the layers that shrink the input the most",
+                    f"no size of {name} makes every layer valid: the conditions of layer(s) "
+                    f"{', '.join(map(repr, layers))} cannot hold together: "
+                    + " and ".join(relation_texts(conflict)),
+                    path,
+                    "these are the layers to change; the others accept some size",
+                    last.label or None,
                 )
         self.tiling.check_symbolic(sets)
         return sets
@@ -408,3 +452,85 @@ def pointwise_dense_as_notes(
             d = replace(d, severity=Severity.NOTE, message=d.message + POINTWISE_DENSE)
         out.append(d)
     return out
+
+
+MAX_CONFLICT_SEARCH = 256
+"""Conditions beyond which the search for the failing layers gives up (one solve each)."""
+
+
+def _empty_because(
+    constraints: list[Constraint], name: Any, low: int, high: int | None
+) -> tuple[Constraint, ...]:
+    """A smallest set of one size's conditions that no size meets, in the order of the layers
+    (a deletion filter over the residue solver): the layers to name when none is valid."""
+    from ..domain import valid_sizes
+
+    own = [c for c in constraints if _only(c, name)]
+    if not own or len(own) > MAX_CONFLICT_SEARCH:
+        return ()
+
+    def empty(cs: list[Constraint]) -> bool:
+        found = valid_sizes(cs, name, minimum=low, maximum=high)
+        return found.exact and found.is_empty
+
+    for c in own:  # most often one condition alone is never true
+        if empty([c]):
+            return (c,)
+    needed = list(own)
+    for c in own:
+        trial = [d for d in needed if d is not c]
+        if trial and empty(trial):
+            needed = trial
+    return tuple(needed)
+
+
+def _only(c: Constraint, name: Any) -> bool:
+    free = set(getattr(c.lhs, "free_symbols", ())) | set(getattr(c.rhs, "free_symbols", ()))
+    return free == {name}
+
+
+VALUELESS_CODES = frozenset(
+    {"duplicate-name", "unknown-input", "unknown-argument", "missing-argument", "unknown-block"}
+)
+"""Expansion errors that hold whatever the params are: reported even when binding failed."""
+
+
+@cache
+def _expression_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a layer kind that take expressions, read from its JSON Schema."""
+    properties = kind.model_json_schema().get("properties", {})
+    return tuple(
+        name
+        for name, schema in properties.items()
+        if "arithmetic over params and symbols" in json.dumps(schema) and "enum" not in schema
+    )
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def unknown_names(node: Node, emit: Emit) -> None:
+    """Each unknown name in the layer's own fields, where it stands, as the analysis words it.
+
+    Checked apart from the shapes, so a layer after a broken one still reports its own names.
+    """
+    known = dict.fromkeys(node.env, 1)
+    for name in _expression_fields(type(node.layer)):
+        for text in _strings(getattr(node.layer, name, None)):
+            try:
+                parse_expression(text).evaluate(known)
+            except ExprError as exc:
+                if exc.message.startswith("unknown name"):
+                    emit(
+                        Severity.ERROR,
+                        "bad-expression",
+                        f"layer {node.name!r} ({node.layer.type}): {exc.message}",
+                        (*node.path, name),
+                        exc.hint,
+                        node.name,
+                    )

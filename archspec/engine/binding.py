@@ -66,8 +66,15 @@ def bind_names(spec: Spec, sizes: Mapping[str, int], emit: Emit) -> dict[str, Va
             env[name] = raw if isinstance(raw, int) else parse_expression(raw).evaluate(env)
         except ExprError as exc:
             emit(Severity.ERROR, "bad-expression", exc.message, ("params", name), exc.hint)
-            return None
+            env[name] = symbol(name)  # so that later params report their own mistakes only
+            failed = True
     return None if failed else env
+
+
+def placeholder_names(spec: Spec) -> dict[str, Value]:
+    """Every name in scope bound to a symbol of its own: enough to find the mistakes that do not
+    depend on any value (unknown names, duplicate layers, dangling inputs) once binding failed."""
+    return {name: symbol(name) for name in [*spec.free_symbols(), *spec.params]}
 
 
 def input_shape(spec: Spec, env: Mapping[str, Value], emit: Emit) -> tuple[Value, ...] | None:
