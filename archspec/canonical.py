@@ -350,6 +350,8 @@ def canonical(value: Value) -> Value:
 def same_value(a: Value | Fraction, b: Value | Fraction) -> bool:
     """True when ``a == b`` at every size, decided exactly (not by the look of the two).
 
+    The decision is ``archspec.domain.same_value``'s; this adds plain numbers and Fractions.
+
     >>> import sympy
     >>> from archspec.symbols import symbol
     >>> H = symbol("H")
@@ -363,8 +365,15 @@ def same_value(a: Value | Fraction, b: Value | Fraction) -> bool:
     def exact(x: Any) -> Any:
         return sympy.Rational(x.numerator, x.denominator) if isinstance(x, Fraction) else x
 
+    from .domain import same_value as decide
+
     try:
-        return canonical(sympy.expand(exact(a) - exact(b))) == 0
+        left, right = exact(a), exact(b)
+        decided = decide(left, right)
+        if decided is not None:
+            return decided
+        # Outside the residue method (a product of sizes, Max/Min over two): equal forms only.
+        return canonical(sympy.expand(left - right)) == 0
     except (TypeError, ValueError):
         return False
 
