@@ -45,7 +45,7 @@ __all__ = [
     "AUGMENT_KINDS",
     "KERAS_LAYERS",
     "NotConcrete",
-    "Target",
+    "Placement",
     "activation_layer",
     "augmentation_layer",
 ]
@@ -85,8 +85,9 @@ class NotConcrete(ValueError):
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where a maker's layers go: the spec layer's name, its input rank, the dtype policy."""
+class Placement:
+    """Where a maker's layers go in the model: the spec layer's name (the Keras layers' names
+    derive from it), its input rank, and the dtype policy they are made with."""
 
     name: str
     rank: int
@@ -103,7 +104,7 @@ class Target:
         return out
 
 
-Maker = Callable[[Any, Target], list[keras.layers.Layer]]
+Maker = Callable[[Any, Placement], list[keras.layers.Layer]]
 
 
 def _number(value: Value, field: str, **hint: str) -> int:
@@ -113,7 +114,7 @@ def _number(value: Value, field: str, **hint: str) -> int:
     return concrete
 
 
-def activation_layer(act: Act, target: Target, suffix: str = ".act") -> Any:
+def activation_layer(act: Act, target: Placement, suffix: str = ".act") -> Any:
     """The activation as a layer of its own.
 
     Keras's ``leaky_relu`` slope (0.2 as a function, 0.3 as a layer) is not the lecture's
@@ -135,7 +136,7 @@ def activation_layer(act: Act, target: Target, suffix: str = ".act") -> Any:
     return keras.layers.Activation(act.name, **kw)
 
 
-def _activation(act: Act | None, target: Target) -> tuple[str | None, list[Any]]:
+def _activation(act: Act | None, target: Placement) -> tuple[str | None, list[Any]]:
     """The ``activation=`` argument for the main layer, and the layers that must follow it."""
     if act is None:
         return None, []
@@ -156,7 +157,7 @@ def _pairs_arg(pairs: tuple[tuple[int, int], ...]) -> Any:
     return pairs[0] if len(pairs) == 1 else pairs
 
 
-def _padding(padding: AxisPadding, target: Target, rank: int) -> tuple[str, list[Any]]:
+def _padding(padding: AxisPadding, target: Placement, rank: int) -> tuple[str, list[Any]]:
     """Keras convolutions know 'valid', 'same' and 'causal'; P becomes ZeroPadding + valid."""
     if isinstance(padding, str):
         return padding, []
@@ -164,7 +165,7 @@ def _padding(padding: AxisPadding, target: Target, rank: int) -> tuple[str, list
 
 
 def _conv(cls: type) -> Maker:
-    def make(args: ConvArgs, t: Target) -> list[Any]:
+    def make(args: ConvArgs, t: Placement) -> list[Any]:
         padding, before = _padding(args.padding, t, len(args.kernel))
         act, after = _activation(args.activation, t)
         main = cls(
@@ -184,7 +185,7 @@ def _conv(cls: type) -> Maker:
 
 
 def _depthwise(cls: type) -> Maker:
-    def make(args: DepthwiseArgs, t: Target) -> list[Any]:
+    def make(args: DepthwiseArgs, t: Placement) -> list[Any]:
         padding, before = _padding(args.padding, t, len(args.kernel))
         act, after = _activation(args.activation, t)
         extra = {} if args.filters is None else {"filters": _number(args.filters, "filters")}
@@ -205,7 +206,7 @@ def _depthwise(cls: type) -> Maker:
 
 
 def _transpose(cls: type) -> Maker:
-    def make(args: TransposeArgs, t: Target) -> list[Any]:
+    def make(args: TransposeArgs, t: Placement) -> list[Any]:
         act, after = _activation(args.activation, t)
         main = cls(
             filters=_number(args.filters, "filters"),
@@ -224,24 +225,24 @@ def _transpose(cls: type) -> Maker:
 
 
 def _pool(cls: type) -> Maker:
-    def make(args: PoolArgs, t: Target) -> list[Any]:
+    def make(args: PoolArgs, t: Placement) -> list[Any]:
         return [cls(pool_size=args.pool, strides=args.strides, padding=args.padding, **t.kw())]
 
     return make
 
 
 def _global_pool(cls: type) -> Maker:
-    def make(args: GlobalPoolArgs, t: Target) -> list[Any]:
+    def make(args: GlobalPoolArgs, t: Placement) -> list[Any]:
         return [cls(keepdims=args.keepdims, **t.kw())]
 
     return make
 
 
-def _spp(args: SppArgs, t: Target) -> list[Any]:
+def _spp(args: SppArgs, t: Placement) -> list[Any]:
     return [SpatialPyramidPooling(levels=list(args.levels), pooling=args.pooling, **t.kw())]
 
 
-def _dense(args: DenseArgs, t: Target) -> list[Any]:
+def _dense(args: DenseArgs, t: Placement) -> list[Any]:
     act, after = _activation(args.activation, t)
     units = _number(args.units, "units")
     return [keras.layers.Dense(units, use_bias=args.use_bias, activation=act, **t.kw()), *after]
@@ -250,7 +251,7 @@ def _dense(args: DenseArgs, t: Target) -> list[Any]:
 _RESHAPE_HINT = "bind the free sizes with --input, or write -1 for the one left open"
 
 
-def _reshape(args: ReshapeArgs, t: Target) -> list[Any]:
+def _reshape(args: ReshapeArgs, t: Placement) -> list[Any]:
     target = tuple(
         -1 if i == args.open_axis else _number(v, "shape", hint=_RESHAPE_HINT)
         for i, v in enumerate(args.target)
@@ -265,7 +266,7 @@ def _pairs(cls: type, arg: str) -> Maker:
     on a known size it is the plain Keras layer with the amounts the engine worked out.
     """
 
-    def make(args: PairsArgs, t: Target) -> list[Any]:
+    def make(args: PairsArgs, t: Placement) -> list[Any]:
         pairs = tuple(tuple(as_int(p) for p in pair) for pair in args.pairs)
         if any(p is None for pair in pairs for p in pair):
             assert isinstance(args, SamePadArgs)
@@ -276,7 +277,7 @@ def _pairs(cls: type, arg: str) -> Maker:
 
 
 def _upsampling(cls: type) -> Maker:
-    def make(args: UpsampleArgs, t: Target) -> list[Any]:
+    def make(args: UpsampleArgs, t: Placement) -> list[Any]:
         rank = len(args.size)
         extra = {"interpolation": args.interpolation} if rank == 2 else {}
         return [cls(size=args.size[0] if rank == 1 else args.size, **extra, **t.kw())]
@@ -284,7 +285,7 @@ def _upsampling(cls: type) -> Maker:
     return make
 
 
-def _maxout(args: MaxoutArgs, t: Target) -> list[Any]:
+def _maxout(args: MaxoutArgs, t: Placement) -> list[Any]:
     pieces = _number(args.pieces, "pieces")
     if args.units is not None:
         return [Maxout(_number(args.units, "units"), pieces, **t.kw())]
@@ -302,13 +303,13 @@ def _maxout(args: MaxoutArgs, t: Target) -> list[Any]:
     ]
 
 
-def _activation_kind(args: Act, t: Target) -> list[Any]:
+def _activation_kind(args: Act, t: Placement) -> list[Any]:
     """``type: relu``, ``type: activation``...: the spec layer is the activation itself."""
     return [activation_layer(args, t, suffix="")]
 
 
 def _dropout(cls: type) -> Maker:
-    def make(args: DropoutArgs, t: Target) -> list[Any]:
+    def make(args: DropoutArgs, t: Placement) -> list[Any]:
         if args.noise_shape is not None:
             return [cls(args.rate, noise_shape=(None, *args.noise_shape), **t.kw())]
         return [cls(args.rate, **t.kw())]
@@ -320,13 +321,13 @@ def _channels_arg(value: float | tuple[float, ...]) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _rescaling(args: RescaleArgs, t: Target) -> list[Any]:
+def _rescaling(args: RescaleArgs, t: Placement) -> list[Any]:
     return [
         L.Rescaling(scale=_channels_arg(args.scale), offset=_channels_arg(args.offset), **t.kw())
     ]
 
 
-def _normalization(args: NormalizationArgs, t: Target) -> list[Any]:
+def _normalization(args: NormalizationArgs, t: Placement) -> list[Any]:
     """Without statistics the layer is adapted on the training data before fitting."""
     if args.mean is None:
         return [L.Normalization(axis=-1, **t.kw())]
@@ -334,15 +335,15 @@ def _normalization(args: NormalizationArgs, t: Target) -> list[Any]:
     return [L.Normalization(axis=-1, mean=mean, variance=variance, **t.kw())]
 
 
-def _layer_scale(args: LayerScaleArgs, t: Target) -> list[Any]:
+def _layer_scale(args: LayerScaleArgs, t: Placement) -> list[Any]:
     return [LayerScale(args.init, **t.kw())]
 
 
-def _stochastic_depth(args: StochasticDepthArgs, t: Target) -> list[Any]:
+def _stochastic_depth(args: StochasticDepthArgs, t: Placement) -> list[Any]:
     return [StochasticDepth(args.rate, **t.kw())]
 
 
-def _batch_norm(args: NormArgs, t: Target) -> list[Any]:
+def _batch_norm(args: NormArgs, t: Placement) -> list[Any]:
     return [
         L.BatchNormalization(
             momentum=args.momentum,
@@ -354,7 +355,7 @@ def _batch_norm(args: NormArgs, t: Target) -> list[Any]:
     ]
 
 
-def _layer_norm(args: NormArgs, t: Target) -> list[Any]:
+def _layer_norm(args: NormArgs, t: Placement) -> list[Any]:
     return [
         L.LayerNormalization(epsilon=args.epsilon, center=args.center, scale=args.scale, **t.kw())
     ]
@@ -363,13 +364,13 @@ def _layer_norm(args: NormArgs, t: Target) -> list[Any]:
 def _plain(cls: type) -> Maker:
     """Kinds with nothing to configure: flatten and the element-wise merges."""
 
-    def make(args: Args, t: Target) -> list[Any]:
+    def make(args: Args, t: Placement) -> list[Any]:
         return [cls(**t.kw())]
 
     return make
 
 
-def _concatenate(args: ConcatArgs, t: Target) -> list[Any]:
+def _concatenate(args: ConcatArgs, t: Placement) -> list[Any]:
     return [L.Concatenate(axis=args.axis + 1, **t.kw())]
 
 

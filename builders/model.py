@@ -22,7 +22,7 @@ from archspec.report import LayerRow, Report
 from archspec.spec import Spec
 from archspec.symbols import as_int, is_symbolic
 
-from .keras_layers import KERAS_LAYERS, NotConcrete, Target, augmentation_layer
+from .keras_layers import KERAS_LAYERS, NotConcrete, Placement, augmentation_layer
 
 __all__ = ["BuildError", "BuiltModel", "build", "build_from_report", "build_model"]
 
@@ -161,7 +161,7 @@ class _Builder:
         return x
 
     def make(self, row: LayerRow, rank: int, float32: bool) -> list[Any]:
-        target = Target(row.name, rank, self.dtype, self.dtype is not None and float32)
+        target = Placement(row.name, rank, self.dtype, self.dtype is not None and float32)
         try:
             return KERAS_LAYERS[row.type](row.args, target)
         except NotConcrete as exc:
