@@ -197,12 +197,16 @@ def _check_against_data(
     else:
         fixed = analyze(spec, {**sizes, **taken})
         if not fixed.ok:
+            if not any(name in free.valid_inputs for name in taken):  # say why, located
+                render(fixed.diagnostics, "text", sys.stderr)
             raise click.ClickException(_outside_valid_set(path, info.source, free, taken))
     if len(fixed.input_shape) != 3 or any(is_symbolic(d) for d in fixed.input_shape):
         return taken  # builders.data says what an image model needs
-    units = fixed.layers[-1].output_shape[-1] if fixed.layers else None
+    last = fixed.layer(fixed.output) if fixed.output else (fixed.layers or [None])[-1]
+    units = last.output_shape[-1] if last is not None else None
+    units = None if units is None or is_symbolic(units) else int(units)
     try:
-        check_fits(info, tuple(int(d) for d in fixed.input_shape), int(units) if units else None)
+        check_fits(info, tuple(int(d) for d in fixed.input_shape), units)
     except DataError as exc:
         raise click.ClickException(str(exc)) from None
     return taken
