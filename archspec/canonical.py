@@ -127,9 +127,10 @@ def _candidates(
     parts (no line, a coefficient of one, no shift, no constant), then floor, ceil, mod: it
     depends on the table alone, so equal expressions pick the same shape.
     """
-    values = [slope * n + p[n] for n in range(m)]  # f(n) for n = 0..m-1 (any n works)
-    if all(v.denominator == 1 for v in values):
-        values = [int(v) for v in values]  # integer arithmetic from here: 10x faster
+    exact = [slope * n + p[n] for n in range(m)]  # f(n) for n = 0..m-1 (any n works)
+    values: list[Any] = exact  # Fractions, or ints when every one is whole
+    if all(v.denominator == 1 for v in exact):
+        values = [int(v) for v in exact]  # integer arithmetic from here: 10x faster
     if m == 1:
         return [((0,), (slope, 0, "line", 0, 0, values[0]))]
     if m > MAX_SEARCH_PERIOD:
@@ -312,7 +313,7 @@ def bounds(value: Value | Fraction) -> tuple[Fraction, Fraction] | None:
     if isinstance(value, (int, Fraction)):
         return Fraction(value), Fraction(value)
     if getattr(value, "is_Rational", False):
-        exact = Fraction(int(value.p), int(value.q))  # type: ignore[union-attr]
+        exact = Fraction(int(value.p), int(value.q))
         return exact, exact
     free = getattr(value, "free_symbols", None)
     if not free or len(free) != 1:

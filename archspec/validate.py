@@ -12,9 +12,19 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from .diagnostics import Diagnostic, Severity, SpecPath
 from .expr import did_you_mean
+
+
+def _child(node: Any, part: str | int) -> Any:
+    """``node[part]`` in a tree of dicts and lists; None where there is no such child kind."""
+    if isinstance(node, dict):
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int):
+        return node[part]
+    return None
 
 
 def spec_path(data: Any, loc: tuple[Any, ...]) -> SpecPath:
@@ -37,7 +47,7 @@ def spec_path(data: Any, loc: tuple[Any, ...]) -> SpecPath:
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
             path.append(part)
-            node = node[part]
+            node = _child(node, part)
         elif isinstance(node, dict) and isinstance(part, str):
             # a union tag, a member name (int/str/...), or a missing key
             if part == node.get("type") or part in _MEMBER_NAMES or "[" in part:
@@ -78,7 +88,7 @@ def _fields_of(model: type[BaseModel], data: Any, path: SpecPath) -> list[str]:
     node = data
     for part in path[:-1]:
         try:
-            node = node[part] if isinstance(node, (dict, list)) else None
+            node = _child(node, part)
         except (KeyError, IndexError, TypeError):
             node = None
     if isinstance(node, dict):
@@ -154,7 +164,7 @@ def _merge_misspellings(found: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def _describe(
-    err: dict[str, Any], path: SpecPath, data: Any, model: type[BaseModel]
+    err: ErrorDetails, path: SpecPath, data: Any, model: type[BaseModel]
 ) -> tuple[str, str | None, str]:
     kind = err["type"]
     ctx = err.get("ctx") or {}

@@ -13,6 +13,8 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..conditions import Constraint
 from ..diagnostics import Diagnostic, Severity, SpecPath, locate
 from ..expr import ExprError, parse_expression
@@ -387,7 +389,7 @@ class _Analysis:
                 layers = list(dict.fromkeys(c.label for c in conflict))
                 last = conflict[-1]
                 node = next((n for c, n in self.constraints if n and n.name == last.label), None)
-                path = ("input", "shape")
+                path: SpecPath = ("input", "shape")
                 if node is not None:
                     path = (*node.path, last.field) if last.field else node.path
                 self.emit(
@@ -496,7 +498,7 @@ VALUELESS_CODES = frozenset(
 
 
 @cache
-def _expression_fields(kind: type) -> tuple[str, ...]:
+def _expression_fields(kind: type[BaseModel]) -> tuple[str, ...]:
     """The fields of a layer kind that take expressions, read from its JSON Schema."""
     properties = kind.model_json_schema().get("properties", {})
     return tuple(

@@ -189,6 +189,7 @@ def to_text(
     if widths is None:
         # narrower than the narrowest table: wider lines rather than numbers or words cut
         widths = _fit(headers, body, 1 << 16, narrowest=True)
+        assert widths is not None  # any table fits in 65,536 columns
         table_width = sum(widths) + GAP * (len(widths) - 1)
     table = Table(
         box=box.SIMPLE_HEAD,
