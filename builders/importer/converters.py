@@ -10,6 +10,7 @@ importer's round trip copies the weights anyway.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from archspec.layers import LAYER_KINDS
@@ -18,6 +19,7 @@ __all__ = [
     "CONVERTERS",
     "OP_CONVERTERS",
     "Config",
+    "Step",
     "Unliftable",
     "class_name",
     "convert_call",
@@ -72,7 +74,27 @@ class Config:
         return len(shape) - 1
 
 
-Converter = Callable[[Config], dict[str, Any]]
+@dataclass(frozen=True)
+class Step:
+    """One of the spec layers a Keras layer becomes when no single spec kind computes it.
+
+    InceptionResNetV2's ``CustomScaleLayer`` (``x + scale * r``) is a ``rescaling`` of ``r``
+    and then an ``add``. The last step is the one whose output is the Keras layer's, and it
+    keeps the Keras name, so the layer-by-layer comparison still finds its counterpart; the
+    steps before it are helpers, named ``<name>_<suffix>``, with no Keras layer of their own.
+    """
+
+    fields: dict[str, Any]
+    inputs: tuple[int | str, ...]
+    """The Keras call's inputs by position, or an earlier step of the chain by its suffix."""
+    suffix: str | None = None
+    """None for the last step, which stands for the Keras layer; a helper's name suffix."""
+
+
+Lifted = dict[str, Any] | list[Step]
+"""The fields of one spec layer, or a short chain of them ending in the Keras layer's own."""
+
+Converter = Callable[[Config], Lifted]
 
 SPEC_ACTIVATIONS = frozenset(
     {
@@ -421,6 +443,24 @@ def _merge(kind: str) -> Converter:
     return convert
 
 
+def _custom_scale(c: Config) -> Lifted:
+    """InceptionResNetV2's residual ``x + scale * r`` on inputs ``[x, r]``: no spec kind does
+    both, so it is the rescaling of ``r`` and then the add, as a person writes it (with
+    scale 1 the add alone)."""
+    inputs = c.layer.input
+    if not isinstance(inputs, list) or len(inputs) != 2:
+        raise Unliftable("a CustomScaleLayer reads [x, residual]: two inputs")
+    scale = c["scale"]
+    if isinstance(scale, bool) or not isinstance(scale, int | float):
+        raise Unliftable(f"argument scale={scale!r} is not a number")
+    if scale == 1:
+        return layer("add")
+    return [
+        Step(layer("rescaling", scale=float(scale)), (1,), "scale"),
+        Step(layer("add"), (0, "scale")),
+    ]
+
+
 def _concatenate(c: Config) -> dict[str, Any]:
     axis = c["axis"]
     if axis == c.rank:
@@ -464,8 +504,10 @@ CONVERTERS: dict[str, Converter] = {
     "Maximum": _merge("maximum"),
     "Minimum": _merge("minimum"),
     "Concatenate": _concatenate,
+    "CustomScaleLayer": _custom_scale,
 }
-"""Keras layer class name -> converter to spec fields (``type`` first)."""
+"""Keras layer class name -> converter to spec fields (``type`` first), or to a chain of
+``Step`` where one Keras layer is several spec layers."""
 
 WHY_NOT = {
     "Lambda": "a Lambda runs Python code, which a spec cannot hold",
@@ -532,7 +574,7 @@ OP_CONVERTERS: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
 """``keras.ops`` operations in a functional graph (``x + y`` between two tensors), by class."""
 
 
-def convert_call(op: Any, node: Any) -> dict[str, Any]:
+def convert_call(op: Any, node: Any) -> Lifted:
     """The spec fields for one layer or operation call; ``Unliftable`` says what is in the way."""
     import keras
 
@@ -544,7 +586,7 @@ def convert_call(op: Any, node: Any) -> dict[str, Any]:
     return convert_layer(op)
 
 
-def convert_layer(keras_layer: Any) -> dict[str, Any]:
+def convert_layer(keras_layer: Any) -> Lifted:
     """The spec fields for one Keras layer, or ``Unliftable`` saying what stands in the way."""
     cls = type(keras_layer).__name__
     module = type(keras_layer).__module__

@@ -1,7 +1,9 @@
 """A Keras model becomes a spec document: names kept, defaults left out, nothing guessed.
 
-Every Keras layer call becomes one spec layer through its class's converter. What no converter
-lifts is collected, with the layer's name and class, for the caller to refuse; with
+Every Keras layer call becomes one spec layer through its class's converter, or a short chain
+of them where no single kind computes it (InceptionResNetV2's ``x + scale * r``): the last
+keeps the Keras name, the helpers before it are recorded as having no Keras counterpart. What
+no converter lifts is collected, with the layer's name and class, for the caller to refuse; with
 ``partial=True`` each such layer is replaced by a stand-in of the same output shape, marked so
 the writer can say so beside it.
 """
@@ -15,7 +17,7 @@ from typing import Any
 
 from archspec.spec import Spec
 
-from .converters import Unliftable, class_name, convert_call
+from .converters import Step, Unliftable, class_name, convert_call
 from .graph import MODEL_INPUT, Problem, Walk, walk
 
 SPEC_INPUT = "input"
@@ -54,6 +56,9 @@ class Imported:
     """Keras name -> layer, nested models' layers included."""
     comments: list[str] = field(default_factory=list)
     """Lines written as comments above the spec."""
+    helpers: dict[str, str] = field(default_factory=dict)
+    """Spec layer name -> why it has no Keras counterpart (a step of a chain that one Keras
+    layer became; the comparison with Keras skips it for that reason)."""
 
     def spec(self) -> Spec:
         from archspec.api import from_dict
@@ -93,8 +98,10 @@ def convert_model(
     graph = walk(model)
     problems = list(graph.problems)
     names = _spec_names(graph)
+    taken = set(names.values())
     layers: list[dict[str, Any]] = []
     standins: dict[str, Problem] = {}
+    helpers: dict[str, str] = {}
     flagged = {p.name: p for p in graph.problems}
     prev = SPEC_INPUT
     for call in graph.calls:
@@ -103,18 +110,30 @@ def convert_model(
         try:
             if call.name in flagged:
                 raise Unliftable(flagged[call.name].reason)
-            fields = convert_call(call.layer, call.node)
+            lifted = convert_call(call.layer, call.node)
         except Unliftable as exc:
             problem = flagged.get(call.name) or Problem(call.name, class_name(call.layer), str(exc))
             if call.name not in flagged:
                 problems.append(problem)
-            fields = _standin(call.layer)
+            lifted = _standin(call.layer)
             standins[spec_name] = problem
-        entry: dict[str, Any] = {"name": spec_name, **fields}
-        if inputs != [prev]:
-            entry = {"name": spec_name, "type": fields["type"], "inputs": inputs, **fields}
-        layers.append(entry)
-        prev = spec_name
+        if isinstance(lifted, dict):
+            lifted = [Step(lifted, tuple(range(len(inputs))))]
+        made: dict[str, str] = {}
+        for step in lifted:
+            name = spec_name
+            if step.suffix is not None:
+                name = _unique(f"{spec_name}_{step.suffix}", taken)
+                made[step.suffix] = name
+                why = f"part of {class_name(call.layer)} {call.name!r}, which Keras computes whole"
+                helpers[name] = why
+            refs = [inputs[i] if isinstance(i, int) else made[i] for i in step.inputs]
+            entry: dict[str, Any] = {"name": name, **step.fields}
+            if refs != [prev]:
+                entry = {"name": name, "type": step.fields["type"], "inputs": refs, **step.fields}
+            layers.append(entry)
+            prev = name
+        assert prev == spec_name, f"{call.name}: a chain ends in the Keras layer's own step"
     document: dict[str, Any] = {
         "archspec": 1,
         "name": _spec_name(name or model.name),
@@ -132,7 +151,7 @@ def convert_model(
     output = names.get(graph.output or "", graph.output)
     if output and layers and output != layers[-1].get("name"):
         document["output"] = output
-    imported = Imported(document, names, problems, standins, graph.layers)
+    imported = Imported(document, names, problems, standins, graph.layers, helpers=helpers)
     if blocks and not problems:
         from .blocks import find_blocks
 
@@ -163,6 +182,15 @@ def _spec_names(graph: Walk) -> dict[str, str]:
         taken.add(candidate)
         out[call.name] = candidate
     return out
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, k = base, 1
+    while candidate in taken:
+        k += 1
+        candidate = f"{base}_{k}"
+    taken.add(candidate)
+    return candidate
 
 
 def _clean(name: str) -> str:
