@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builders.atomic import WriteError, atomic_write, describe_os_error, remove_temporaries
+from builders.atomic import (
+    TEMPORARY_PREFIXES,
+    WriteError,
+    atomic_write,
+    describe_os_error,
+    remove_temporaries,
+)
 from builders.errors import TrainError
 
 __all__ = [
@@ -71,7 +77,8 @@ def check_writable(folder: Path) -> None:
     try:
         fd, probe = _probe(existing)
         os.close(fd)
-        os.unlink(probe)
+        # Another worker of the same run may already have swept it away as a temporary.
+        Path(probe).unlink(missing_ok=True)
     except OSError as exc:
         raise TrainError(describe_os_error(folder, exc)) from None
 
@@ -242,7 +249,13 @@ def _refuse_occupied(
             f"{folder}: holds an interrupted run ({epochs} epochs done); pass --resume to "
             "continue it, or --overwrite to start again"
         )
-    others = [p.name for p in folder.iterdir() if p.name != LOCK_FILE]
+    # Temporaries are not a run: a killed process's leftovers (removed below), or the
+    # writability probe of another worker of this very run, racing with this claim.
+    others = [
+        p.name
+        for p in folder.iterdir()
+        if p.name != LOCK_FILE and not p.name.startswith(TEMPORARY_PREFIXES)
+    ]
     if others and previous is None:
         shown = ", ".join(sorted(others)[:3]) + (", ..." if len(others) > 3 else "")
         raise TrainError(

@@ -1026,3 +1026,19 @@ def test_misuse_of_the_train_command_line_exits_2_before_the_spec_is_read(args):
     result = CliRunner().invoke(train, args)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "missing.yaml" not in result.output
+
+
+def test_another_workers_probe_does_not_make_the_folder_occupied(tmp_path):
+    """The workers of a multi-worker run claim one folder at the same moment: the chief must
+    not take the other worker's writability probe for someone else's files, nor the worker
+    fail when the chief's clean-up removed its probe first."""
+    from builders.rundir import open_run
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".tmp-99999-probe").write_bytes(b"")  # a probe another process is about to unlink
+    run = open_run(out, spec_text="name: tiny\n", spec_name="tiny", resume=False)
+    assert not (out / ".tmp-99999-probe").exists() and (out / "run.json").is_file()
+    run.release()
+    worker = open_run(out, spec_text="name: tiny\n", spec_name="tiny", resume=False, lock=False)
+    worker.release()
