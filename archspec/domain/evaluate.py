@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..conditions import Constraint
 from ..symbols import Value
@@ -48,7 +48,11 @@ def compile_value(expr: Value) -> Callable[[Env], Number]:
     if expr.is_Pow and expr.exp.is_Integer:
         base, exp = args[0], int(expr.exp)
         return lambda env: Fraction(base(env)) ** exp
-    unary = {sympy.floor: math.floor, sympy.ceiling: math.ceil, sympy.Abs: abs}
+    unary: dict[Any, Callable[[Any], Number]] = {
+        sympy.floor: math.floor,
+        sympy.ceiling: math.ceil,
+        sympy.Abs: abs,
+    }
     for kind, fn in unary.items():
         if isinstance(expr, kind):
             arg = args[0]

@@ -143,14 +143,15 @@ class SizeSet:
         best: int | None = None
         for r, intervals in enumerate(self._classes):
             k = -(-(self.lower - r) // self.period)
+            endless = False
             for lo, hi in intervals:
                 if lo > k:
                     break
                 if hi is None:
-                    k = None
+                    endless = True
                     break
                 k = max(k, hi + 1)
-            if k is not None:
+            if not endless:
                 n = self.period * k + r
                 best = n if best is None else min(best, n)
         if best is not None and self.upper is not None and best > self.upper:
