@@ -44,7 +44,10 @@ def _load(path: str) -> Any:
 def sweep(
     spec: str, params: tuple[str, ...], input_: str | None, fmt: str, batch: int, strict: bool
 ) -> None:
-    """Check every point of a grid of params: valid or not, and why; params, MACs, memory."""
+    """Check every point of a grid of params: valid or not, and why; params, MACs, memory.
+
+    Without --param the grid is the one point the spec writes. Exit 1 when no point is valid.
+    """
     from .sweeps import SweepError, parse_values, to_csv, to_text
     from .sweeps import sweep as run
 
@@ -63,8 +66,6 @@ def sweep(
             grid[name] = parse_values(values)
         except SweepError as exc:
             raise click.BadParameter(str(exc), param_hint="--param") from None
-    if not grid:
-        raise click.UsageError("give at least one --param NAME=VALUES")
     loaded = _load(spec)
     try:
         rows = run(loaded, grid, parse_sizes(input_), batch=batch, strict=strict)
@@ -76,6 +77,10 @@ def sweep(
         click.echo(to_csv(rows), nl=False)
     else:
         click.echo(to_text(rows), nl=False)
+    if not any(r.valid for r in rows):
+        # Nothing in the grid can be built: say why at the first point, located, and fail.
+        click.echo(rows[0].located or rows[0].message, err=True)
+        sys.exit(1)
 
 
 def with_variant(spec: Any, name: str | None) -> Any:
@@ -113,11 +118,14 @@ def variants(spec: str, input_: str | None, fmt: str, batch: int) -> None:
     if fmt == "json":
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
     else:
-        render = {
+        shown = {
             "text": table.to_text,
             "markdown": table.to_markdown,
             "csv": table.to_csv,
             "html": table.to_html,
         }[fmt]
-        click.echo(render(rows), nl=False)
+        click.echo(shown(rows), nl=False)
+    for row in rows:
+        if not row.ok:
+            render(row.report.errors, "text", sys.stderr)
     sys.exit(0 if all(r.ok for r in rows) else 1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -48,6 +48,8 @@ class SweepRow:
     training_bytes: int | None = None
     """Weights, gradients, optimizer slots and activations at the sweep's batch size."""
     activation_bytes: int | None = None
+    located: str | None = field(default=None, repr=False, compare=False)
+    """The first error rendered with its file, line and column, for people (not in to_dict)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,7 +164,9 @@ def _decimal_text(value: Fraction) -> str:
 def _row(point: Mapping[str, Number], report: Report, batch: int) -> SweepRow:
     if not report.ok:
         first = report.errors[0]
-        return SweepRow(dict(point), False, first.layer, first.code, first.message)
+        return SweepRow(
+            dict(point), False, first.layer, first.code, first.message, located=first.render()
+        )
     t = report.totals
     return SweepRow(
         dict(point),

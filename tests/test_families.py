@@ -129,7 +129,6 @@ def test_sweep_command_never_imports_tensorflow() -> None:
         (["--param", "depth=3..1"], "low to high"),
         (["--param", "depth=a,b"], "integers or decimals"),
         (["--param", "nope=1,2"], "neither a param"),
-        ([], "at least one --param"),
     ],
 )
 def test_sweep_misuse_exits_2(args: list[str], message: str) -> None:
@@ -140,6 +139,13 @@ def test_sweep_misuse_exits_2(args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["sweep", str(UNET), *args])
     assert result.exit_code == 2 and message in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_sweep_without_params_is_the_spec_itself() -> None:
+    result = _cli("sweep", str(UNET), "--input", "H=224,W=224")
+    assert result.exit_code == 0 and result.output.splitlines()[-1] == "1 of 1 point(s) valid"
+    bad = _cli("sweep", str(UNET), "--input", "H=100,W=100", "--param", "depth=3,4")
+    assert bad.exit_code == 1 and "unet_depth.yaml:" in bad.output  # located, on stderr
 
 
 def test_sweep_formats() -> None:

@@ -1043,6 +1043,7 @@ SPEC_COMMANDS: list[list[str]] = [
 
 OPTIONAL_COMMANDS: dict[str, list[list[str]]] = {
     "sweep": [["sweep", "{spec}"]],
+    "variants": [["variants", "{spec}"]],
 }
 """Commands that join SPEC_COMMANDS once the CLI has them."""
 
