@@ -183,6 +183,17 @@ def test_small_graph_round_trips_layer_by_layer_and_numerically() -> None:
     assert compare_outputs(imported, built.model, built.layers, model) == []
 
 
+def test_keras_leaky_relu_keeps_its_slope() -> None:
+    """Keras's ``activation="leaky_relu"`` slopes 0.2; the spec's plain name means 0.01."""
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="leaky_relu", name="d")(inputs))
+    imported = convert_model(model)
+    assert imported.problems == []
+    spec = archspec.loads(write_spec(imported.document))
+    built = build(spec)
+    assert compare_outputs(imported, built.model, built.layers, model) == []
+
+
 def test_inputs_are_written_only_where_a_layer_does_not_read_the_previous_one() -> None:
     imported = convert_model(_small_graph())
     with_inputs = {e["name"]: e["inputs"] for e in imported.document["layers"] if "inputs" in e}

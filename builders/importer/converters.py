@@ -9,11 +9,13 @@ importer's round trip copies the weights anyway.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from archspec.layers import LAYER_KINDS
+from archspec.layers.activations import ActivationName
 
 __all__ = [
     "CONVERTERS",
@@ -96,33 +98,20 @@ Lifted = dict[str, Any] | list[Step]
 
 Converter = Callable[[Config], Lifted]
 
-SPEC_ACTIVATIONS = frozenset(
-    {
-        "relu",
-        "relu6",
-        "leaky_relu",
-        "elu",
-        "selu",
-        "sigmoid",
-        "hard_sigmoid",
-        "hard_swish",
-        "hard_silu",
-        "tanh",
-        "softmax",
-        "softplus",
-        "gelu",
-        "swish",
-        "silu",
-        "mish",
-    }
-)
-"""Keras activation names a spec field takes with the same meaning (``linear`` is omitted)."""
+SPEC_ACTIVATIONS = frozenset(typing.get_args(ActivationName)) - {"linear", "prelu"}
+"""Keras activation names a spec field takes (``linear`` is no activation; PReLU is a layer)."""
+
+KERAS_LEAKY_RELU_SLOPE = 0.2
+"""``activation="leaky_relu"`` in Keras is ``keras.activations.leaky_relu``'s 0.2 slope; the
+spec's plain ``leaky_relu`` means 0.01, so the slope is written out."""
 
 
-def activation(c: Config, key: str = "activation") -> str | None:
+def activation(c: Config, key: str = "activation") -> str | dict[str, Any] | None:
     value = c[key]
     if value in (None, "linear"):
         return None
+    if value == "leaky_relu":
+        return {"type": "leaky_relu", "alpha": KERAS_LEAKY_RELU_SLOPE}
     if isinstance(value, str) and value in SPEC_ACTIVATIONS:
         return value
     raise Unliftable(f"activation {value!r} is not one the spec language has")
