@@ -18,7 +18,7 @@ from typing import Any
 import keras
 
 from archspec.layers import Args, AugmentArgs, Augmentation
-from archspec.layers.activations import Act
+from archspec.layers.activations import Act, ActivationName
 from archspec.layers.conv import AxisPadding, ConvArgs, DepthwiseArgs, TransposeArgs
 from archspec.layers.core import (
     DenseArgs,
@@ -50,27 +50,9 @@ __all__ = [
     "augmentation_layer",
 ]
 
-KERAS_ACTIVATIONS = frozenset(
-    {
-        "linear",
-        "relu",
-        "relu6",
-        "elu",
-        "selu",
-        "sigmoid",
-        "hard_sigmoid",
-        "hard_swish",
-        "hard_silu",
-        "tanh",
-        "softmax",
-        "softplus",
-        "gelu",
-        "swish",
-        "silu",
-        "mish",
-    }
-)
-"""Activation names Keras takes as a layer argument with the same meaning as the spec's."""
+KERAS_ACTIVATIONS = frozenset(typing.get_args(ActivationName)) - {"leaky_relu", "prelu"}
+"""Activation names Keras takes as a layer argument with the same meaning as the spec's: all of
+the spec's but Leaky ReLU (Keras's slope is 0.2, the spec's 0.01) and PReLU (it has weights)."""
 
 
 class NotConcrete(ValueError):
