@@ -32,11 +32,22 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import yaml
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from .diagnostics import Diagnostic, Severity, SpecError, SpecPath
 from .limits import DEFAULT_LIMITS, Limits
@@ -273,26 +284,29 @@ def _too_many(
 # --------------------------------------------------------------------------------------- YAML
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses deep nesting and too many nodes while it reads."""
+class _Bounded(Composer):
+    """PyYAML's composer, refusing deep nesting and too many nodes as collections open.
 
-    def __init__(self, text: str, file: str, limits: Limits):
-        super().__init__(text)
+    Both loaders compose with it, so the limits hold the same whichever parser made the events.
+    """
+
+    check_event: Callable[..., bool]  # from the parser that shares the class
+    peek_event: Callable[[], Any]
+
+    def bound(self, file: str, limits: Limits) -> None:
         self.file = file
         self.limits = limits
         self.max_depth = _depth_limit(limits)
         self.depth = 0
         self.nodes = 0
-
-    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
-        if self.flow_level >= self.max_depth:
-            _too_deep(self.file, self.limits, _at(self.get_mark()))
-        super().fetch_flow_collection_start(TokenClass)
+        self.aliases = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self.nodes += 1
         if self.nodes > self.limits.max_nodes:
             _too_many(self.file, self.limits, _at(self.peek_event().start_mark))
+        if self.check_event(AliasEvent):
+            self.aliases += 1
         return super().compose_node(parent, index)
 
     def compose_sequence_node(self, anchor: Any) -> Any:
@@ -315,7 +329,127 @@ class _Loader(yaml.SafeLoader):
             _too_deep(self.file, self.limits, _at(self.peek_event().start_mark))
 
 
+class _Loader(_Bounded, yaml.SafeLoader):
+    """The pure-Python loader: its scanner also stops flow nesting, before looking ahead."""
+
+    def __init__(self, text: str, file: str, limits: Limits):
+        super().__init__(text)
+        self.bound(file, limits)
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= self.max_depth:
+            _too_deep(self.file, self.limits, _at(self.get_mark()))
+        super().fetch_flow_collection_start(TokenClass)
+
+
+_CLoader: Callable[[str, str, Limits], _Bounded] | None = None
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml
+    pass
+else:
+
+    class _CLoaderImpl(_Bounded, CParser, SafeConstructor, Resolver):
+        """Events from libyaml, composed by the Python composer above it in the MRO.
+
+        libyaml scans and parses about 20 times faster than PyYAML's Python, and its marks count
+        characters from 0 as PyYAML's do; composing stays in Python so that the limits, anchors
+        and positions are those of the pure loader.
+        """
+
+        def __init__(self, text: str, file: str, limits: Limits):
+            CParser.__init__(self, text)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.bound(file, limits)
+            # Specs repeat their scalars (types, small sizes, padding): each resolves once.
+            self.scalar_tags: dict[tuple[str, Any], str] = {}
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            """Composer.compose_node and its three helpers in one frame, with the limits.
+
+            Once parsing is in C, PyYAML's composer is most of the time left: its four calls
+            and five event checks per node. This gives the same nodes (the divergence tests
+            compare them); where it refuses, the pure loader reads the file again.
+            """
+            event: Any = self.get_event()
+            self.nodes += 1
+            if self.nodes > self.limits.max_nodes:
+                _too_many(self.file, self.limits, _at(event.start_mark))
+            kind = type(event)
+            anchor = event.anchor
+            if kind is AliasEvent:
+                self.aliases += 1
+                if anchor not in self.anchors:
+                    raise ComposerError(None, None, f"undefined alias {anchor!r}", None)
+                return self.anchors[anchor]
+            if anchor is not None and anchor in self.anchors:
+                raise ComposerError(None, None, f"duplicate anchor {anchor!r}", None)
+            tag = event.tag
+            node: Any
+            if kind is ScalarEvent:
+                if tag is None or tag == "!":
+                    implicit = event.implicit
+                    tag = self.scalar_tags.get((event.value, implicit))
+                    if tag is None:
+                        tag = self.resolve(ScalarNode, event.value, implicit)
+                        self.scalar_tags[(event.value, implicit)] = tag
+                node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+                if anchor is not None:
+                    self.anchors[anchor] = node
+                return node
+            self.depth += 1
+            if self.depth > self.max_depth:
+                _too_deep(self.file, self.limits, _at(event.start_mark))
+            if kind is SequenceStartEvent:
+                if tag is None or tag == "!":
+                    tag = self.resolve(SequenceNode, None, event.implicit)
+                node = SequenceNode(tag, [], event.start_mark, None, event.flow_style)
+                if anchor is not None:
+                    self.anchors[anchor] = node
+                items = node.value
+                while not self.check_event(SequenceEndEvent):
+                    items.append(self.compose_node(node, None))
+            else:
+                if tag is None or tag == "!":
+                    tag = self.resolve(MappingNode, None, event.implicit)
+                node = MappingNode(tag, [], event.start_mark, None, event.flow_style)
+                if anchor is not None:
+                    self.anchors[anchor] = node
+                pairs = node.value
+                while not self.check_event(MappingEndEvent):
+                    key = self.compose_node(node, None)
+                    pairs.append((key, self.compose_node(node, key)))
+            end: Any = self.get_event()
+            node.end_mark = end.end_mark
+            self.depth -= 1
+            return node
+
+    _CLoader = _CLoaderImpl
+
+
+_PURE_ONLY = re.compile("\t")
+"""Text that libyaml reads where PyYAML's Python scanner refuses it: a tab separating tokens
+(``[1,\t2]``, ``a:\t1``). Such text goes straight to the pure loader, whose error it gets."""
+
+
 def _load_yaml(text: str, file: str, limits: Limits) -> Document:
+    """Through libyaml when it can be used, else (or on any failure) through the pure loader.
+
+    A file libyaml refuses, or that breaks a limit, is read again by the pure loader, so every
+    diagnostic (message, hint, position) is the pure loader's: errors are rare, and paying twice
+    for them keeps one behaviour to document and test.
+    """
+    if _CLoader is not None and not _PURE_ONLY.search(text):
+        try:
+            return _compose(_CLoader(text, file, limits), file, limits)
+        except Exception:  # the pure loader below gives the one diagnostic
+            pass
+    return _load_yaml_pure(text, file, limits)
+
+
+def _load_yaml_pure(text: str, file: str, limits: Limits) -> Document:
     try:
         loader = _Loader(text, file, limits)
     except yaml.reader.ReaderError as exc:
@@ -328,6 +462,10 @@ def _load_yaml(text: str, file: str, limits: Limits) -> Document:
             _LineIndex(text).position(exc.position),
             "write it as an escape inside double quotes, or remove it",
         )
+    return _compose(loader, file, limits)
+
+
+def _compose(loader: Any, file: str, limits: Limits) -> Document:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -342,9 +480,10 @@ def _load_yaml(text: str, file: str, limits: Limits) -> Document:
             "not-a-mapping",
             "the file is empty; a spec is a mapping with archspec, name, input and layers",
         )
-    expanded = _expanded_size(node, {})
-    if expanded > limits.max_nodes:
-        _too_many(file, limits, _at(node.start_mark), expanded)
+    if loader.aliases:  # else every node was counted as it was composed
+        expanded = _expanded_size(node, {})
+        if expanded > limits.max_nodes:
+            _too_many(file, limits, _at(node.start_mark), expanded)
     converter = _Converter(file, limits, loader)
     data = converter.convert(node, ())
     _require_mapping(data, file, _at(node.start_mark))
@@ -419,7 +558,7 @@ _CONSTRUCTED_TAGS = {_TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"}
 class _Converter:
     """Composed nodes to a plain tree, recording positions and enforcing per-value limits."""
 
-    def __init__(self, file: str, limits: Limits, loader: yaml.SafeLoader):
+    def __init__(self, file: str, limits: Limits, loader: SafeConstructor):
         self.file = file
         self.limits = limits
         self.loader = loader
