@@ -342,6 +342,10 @@ class _Loader(_Bounded, yaml.SafeLoader):
         super().fetch_flow_collection_start(TokenClass)
 
 
+class _PureOnly(Exception):
+    """Text that libyaml reads otherwise than PyYAML's Python does: the pure loader reads it."""
+
+
 _CLoader: Callable[[str, str, Limits], _Bounded] | None = None
 try:
     from yaml._yaml import CParser
@@ -420,7 +424,12 @@ else:
                 pairs = node.value
                 while not self.check_event(MappingEndEvent):
                     key = self.compose_node(node, None)
-                    pairs.append((key, self.compose_node(node, key)))
+                    value = self.compose_node(node, key)
+                    if node.flow_style and value.value == "" and not value.style:
+                        # ``{a: , b: 1}``: PyYAML puts the empty value just after the ':',
+                        # libyaml at the next token; only the pure loader knows where.
+                        raise _PureOnly
+                    pairs.append((key, value))
             end: Any = self.get_event()
             node.end_mark = end.end_mark
             self.depth -= 1
@@ -429,9 +438,11 @@ else:
     _CLoader = _CLoaderImpl
 
 
-_PURE_ONLY = re.compile("\t")
-"""Text that libyaml reads where PyYAML's Python scanner refuses it: a tab separating tokens
-(``[1,\t2]``, ``a:\t1``). Such text goes straight to the pure loader, whose error it gets."""
+_PURE_ONLY = re.compile("[\t\ufeff]")
+r"""Text that the two parsers read differently goes straight to the pure loader: a tab, which
+libyaml accepts between tokens (``[1,\t2]``, ``a:\t1``) where PyYAML's scanner refuses it, and
+U+FEFF past the leading BOM, which PyYAML's reader leaves out of its column count and libyaml
+does not. Both are rare in spec files, and a tab is mostly an error there."""
 
 
 def _load_yaml(text: str, file: str, limits: Limits) -> Document:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+import test_hostile as hostile
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from archspec import loader
 from archspec.diagnostics import SpecError
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.loader import Document, _walk, dump_yaml, load_file, load_text
@@ -535,3 +537,303 @@ def test_any_bytes_load_or_raise_a_spec_error(raw: bytes) -> None:
         load_text(raw, "t.yaml")
     except SpecError as exc:
         assert exc.diagnostics[0].code
+
+
+# ---------------------------------------------------------------- libyaml and the pure loader
+
+needs_libyaml = pytest.mark.skipif(loader._CLoader is None, reason="PyYAML built without libyaml")
+
+
+def pure(text: str | bytes, file: str = "x.yaml", limits: Limits | None = None) -> Any:
+    """What the pure-Python loader makes of ``text``: a Document, or the diagnostics it raises."""
+    saved = loader._CLoader
+    loader._CLoader = None
+    try:
+        return outcome(text, file, limits)
+    finally:
+        loader._CLoader = saved
+
+
+def outcome(text: str | bytes, file: str = "x.yaml", limits: Limits | None = None) -> Any:
+    """A loaded file as comparable values: the tree with its types, and both position maps."""
+    try:
+        doc = load_text(text, file, limits=limits)
+    except SpecError as exc:
+        return ("refused", [d.to_dict() for d in exc.diagnostics])
+    return ("loaded", typed(doc.data), doc.values, doc.keys)
+
+
+def libyaml_only(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """libyaml's reading with no pure loader behind it, or None where it refuses."""
+    assert loader._CLoader is not None
+    try:
+        doc = loader._compose(loader._CLoader(text, "x.yaml", limits), "x.yaml", limits)
+    except Exception:
+        return None
+    return ("loaded", typed(doc.data), doc.values, doc.keys)
+
+
+def typed(data: Any) -> Any:
+    """The tree with every scalar's type, so 1, 1.0 and True differ."""
+    if isinstance(data, dict):
+        return {key: typed(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [typed(value) for value in data]
+    return (type(data).__name__, repr(data))
+
+
+@needs_libyaml
+def test_libyaml_is_used_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any) -> Document:
+        raise AssertionError("the pure loader was used")
+
+    monkeypatch.setattr(loader, "_load_yaml_pure", refuse)
+    assert load_text(YAML, "x.yaml").data["layers"][2] == {"type": "dense", "units": 10}
+
+
+def test_the_pure_loader_stands_in_without_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "_CLoader", None)
+    test_yaml_positions_of_nested_values_and_keys()
+    assert where(error("a: 1\nb: [1, 2\nc: 3\n")) == ("yaml-syntax", 3, 2)
+    assert bounded("a: " + "[" * 20_000 + "]" * 20_000 + "\n")["code"] == "limit-exceeded"
+
+
+NON_ASCII = """\
+名前: ネット
+clé: [é, ü, "ö"]
+'ключ': {значение: 😀😀, 日本: 1}
+emoji😀: |
+  ligne é
+  ligne ü
+after: 'ça' # commentaire é
+list:
+  - ä: 1
+    ö: [2, 3]
+"""
+
+
+@needs_libyaml
+def test_libyaml_positions_count_characters_not_bytes() -> None:
+    found = outcome(NON_ASCII)
+    assert found == pure(NON_ASCII)
+    _, _, values, keys = found
+    assert values[("clé", 2)] == (2, 13)
+    assert values[("ключ", "日本")] == (3, 28)
+    assert keys[("ключ", "日本")] == (3, 24)
+    assert values[("emoji😀",)] == (4, 9)
+    assert values[("after",)] == (7, 8)
+    assert values[("list", 0, "ö", 1)] == (10, 12)
+
+
+SPEC_ERRORS = [
+    "a: 1\nb: [1, 2\nc: 3\n",
+    "a: b: c\n",
+    "a: 1\n---\nb: 2\n",
+    "a: *nowhere\n",
+    "a: &x 1\nb: &x 2\n",
+    "a: 1\nb: x\x01\n",
+    "a: 1\nb: x\x85\x7f\n",
+    "a: 'open\n",
+    'a: "\\ud800"\n',
+    'a: "\\q"\n',
+    "a: !!python/object/apply:os.system ['true']\n",
+    "a: 1\na: 2\n",
+    "1: x\n",
+    "- 1\n",
+    "",
+    "%YAML 1.3\n---\na: 1\n",
+    "%YAML 2.0\n---\na: 1\n",
+    "a: " + "[" * 100 + "]" * 100,
+    "a: " + "1" * 40,
+    "a: " + "x" * 10_001,
+]
+
+
+@needs_libyaml
+@pytest.mark.parametrize("text", SPEC_ERRORS)
+def test_libyaml_path_gives_the_pure_loaders_result(text: str) -> None:
+    assert outcome(text) == pure(text)
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "a: " + "[" * 100_000,
+        "a: " + "{b: " * 100_000 + "1" + "}" * 100_000 + "\n",
+        "a:\n" + "- " * 100_000 + "1\n",
+        "a: &x " + "[" * 100_000 + "*x" + "]" * 100_000 + "\n",
+    ],
+    ids=["flow-lists", "unclosed", "flow-maps", "block-lists", "anchored"],
+)
+def test_libyaml_refuses_deep_nesting_as_it_reads(text: str) -> None:
+    assert libyaml_only(text) is None  # refused, not crashed, in the C path alone
+    found = bounded(text)
+    assert found["code"] == "limit-exceeded" and "deeper than 64 levels" in found["message"]
+    assert found["line"] is not None
+    assert found == pure(text)[1][0]
+
+
+# Spec-like YAML in every style both parsers read: block and flow collections, plain and quoted
+# scalars with escapes, block scalars, anchors and aliases, tags, comments, non-ASCII text,
+# other line breaks, directives and document markers.
+WORDS = [
+    "conv2d", "relu", "same", "H", "W//2", "ключ", "naïve", "日本", "😀", "a b", "x:y", "-1",
+    "0x1F", "1e-3", "1.0e-3", "yes", "~", "null", "", "017", "1:30", "=", "<<", "#c", "a#b",
+    "[x]", "{y}", "'q'", '"d"', "\\", "\x85", "\u2028", "é\u2029", "\r", "\x7f", "\ufeff",
+    " lead", "trail ", "%p", "@at", "`bt", "!bang", "&amp", "*star", "?q", "- d", ": c", "|p",
+]  # fmt: skip
+PRINTABLE = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Co", "Cn"))
+words = st.one_of(st.sampled_from(WORDS), st.text(PRINTABLE, max_size=8))
+PLAIN_BREAKERS = set(":#[]{},&*!|>'\"%@`\n\r\x85\u2028\u2029")
+
+
+@st.composite
+def yaml_scalars(draw: st.DrawFn) -> str:
+    word = draw(words)
+    style = draw(st.sampled_from(["plain", "plain", "single", "double", "as-is"]))
+    plain = word and word.strip() == word and not PLAIN_BREAKERS & set(word)
+    if style == "as-is" or (style == "plain" and plain):
+        return word
+    if style == "double":
+        out = []
+        for ch in word:
+            if ch in '"\\':
+                out.append("\\" + ch)
+            elif ch.isprintable() and (ch.isascii() or draw(st.booleans())):
+                out.append(ch)
+            else:
+                out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        return '"' + "".join(out) + '"'
+    return "'" + word.replace("'", "''") + "'"
+
+
+@st.composite
+def spec_like_yaml(draw: st.DrawFn) -> str:
+    newline = draw(st.sampled_from(["\n"] * 8 + ["\r\n", "\r", "\x85", "\u2028"]))
+    anchors: list[str] = []
+
+    def properties() -> str:
+        out = ""
+        if draw(st.integers(0, 9)) == 0:
+            anchors.append(
+                draw(st.sampled_from(["a", "x1", "n-2", "é", "a_b"])) + str(len(anchors))
+            )
+            out += f"&{anchors[-1]} "
+        if draw(st.integers(0, 14)) == 0:
+            out += draw(st.sampled_from(["!!str ", "!!int ", "! ", "!x ", "!!map ", "!!seq "]))
+        return out
+
+    def comment() -> str:
+        return draw(st.sampled_from(["", "", "", " # c", " #é ü", "  #"]))
+
+    def flow(depth: int) -> str:
+        if anchors and draw(st.integers(0, 7)) == 0:
+            return "*" + draw(st.sampled_from(anchors))
+        kind = draw(st.sampled_from("sssLM")) if depth < 4 else "s"
+        head = properties()
+        if kind == "s":
+            return head + draw(yaml_scalars())
+        comma = draw(st.sampled_from([", ", ",", " , ", "," + newline + "  "]))
+        count = draw(st.integers(0, 3))
+        if kind == "L":
+            items = [flow(depth + 1) for _ in range(count)]
+            return head + "[" + comma.join(items) + draw(st.sampled_from(["", ",", " "])) + "]"
+        colon = draw(st.sampled_from([": ", ":", " : ", ":" + newline + " "]))
+        items = [draw(yaml_scalars()) + colon + flow(depth + 1) for _ in range(count)]
+        return head + "{" + comma.join(items) + "}"
+
+    def block(depth: int, indent: int) -> list[str]:
+        """The rest of the line the node starts on, then its further lines."""
+        kind = draw(st.sampled_from("MMLFB")) if depth < 4 else "F"
+        pad, step = " " * indent, draw(st.integers(1, 3))
+        if kind == "F":
+            return [" " + flow(depth) + comment()]
+        if kind == "B":
+            indicator = draw(st.sampled_from(["|", ">", "|-", ">+", "|2", ">-"]))
+            body = [pad + " " * step + draw(words) for _ in range(draw(st.integers(1, 3)))]
+            return [" " + indicator + comment(), *body]
+        lines: list[str] = []
+        for _ in range(draw(st.integers(1, 3))):
+            if draw(st.integers(0, 12)) == 0:
+                lines.append(pad + draw(st.sampled_from(["# note", "", "#日本"])))
+            inner = block(depth + 1, indent + step)
+            lead = draw(yaml_scalars()) + ":" if kind == "M" else "-"
+            lines += [pad + lead + inner[0], *inner[1:]]
+        return [(" " + properties()).rstrip() + comment(), *lines]
+
+    first, *rest = block(0, 0)
+    head = draw(st.sampled_from(["", "", "---", "%YAML 1.1" + newline + "---", "--- # top"]))
+    tail = draw(st.sampled_from(["", "", newline + "...", newline + "---" + newline + "b: 1"]))
+    return (head + first).strip() + newline + newline.join(rest) + tail
+
+
+@st.composite
+def mutated_yaml(draw: st.DrawFn) -> str:
+    """Spec-like YAML with a few characters inserted or deleted: near misses of valid files."""
+    text = draw(spec_like_yaml())
+    pieces = [*":-?[]{},#&*!|>'\"%@` \n\t\\", "  ", "\r\n", "\u2028", "é", "---", "...", "\ufeff"]
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(text)))
+        if draw(st.booleans()):
+            text = text[:at] + draw(st.sampled_from(pieces)) + text[at:]
+        else:
+            text = text[:at] + text[at + draw(st.integers(1, 4)) :]
+    return text
+
+
+ANY_TEXT = st.one_of(
+    spec_like_yaml(),
+    mutated_yaml(),
+    hostile.raw_inputs,
+    hostile.mutated_texts().map(lambda case: case[0]),
+    st.text(
+        alphabet=st.sampled_from(list("ab:- \n\t[]{},&*!|>'\"#%@`?~1.eé\r\u2028\ufeff")),
+        max_size=60,
+    ),
+)
+
+
+DIVERGENT = [
+    "a: [1,\t2]\n",  # libyaml takes a tab between tokens, PyYAML refuses it
+    "a:\t1\n",
+    "a: {b: 1,\tc: 2}\n",
+    "a: [\ufeff, 1]\nb: 2\n",  # PyYAML's columns leave U+FEFF out, libyaml's count it
+    "a: ['\ufeff' , x]\n",
+    "a: {b: , c: 1}\n",  # an empty flow value: after the ':' (PyYAML), at the ',' (libyaml)
+    "a: {b:  }\n",
+    "a: [b: , c]\n",
+    "a: [? b : ]\n",
+]
+
+
+@needs_libyaml
+@pytest.mark.parametrize("text", DIVERGENT)
+def test_where_the_parsers_differ_the_pure_loader_decides(text: str) -> None:
+    """Each class of text found where libyaml alone would accept what the pure loader refuses, or
+    place a node elsewhere; the loader must send each to the pure loader."""
+    expected = pure(text)
+    assert libyaml_only(text) != expected
+    assert outcome(text) == expected
+
+
+@needs_libyaml
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(ANY_TEXT)
+@example('%YAML 1.1\n---\n{k: ,\n  l:"v"}  #\n\n...\n')
+def test_libyaml_and_the_pure_loader_agree(text: str | bytes) -> None:
+    """The same Document (tree, types, every position) or the same diagnostics; and libyaml alone
+    never accepts what the pure loader refuses, nor reads it otherwise, on text it is given."""
+    expected = pure(text)
+    assert outcome(text) == expected
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text or loader._PURE_ONLY.search(text):
+        return
+    alone = libyaml_only(text)
+    assert alone is None or alone == expected
