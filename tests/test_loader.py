@@ -805,6 +805,9 @@ DIVERGENT = [
     "a: {b:  }\n",
     "a: [b: , c]\n",
     "a: [? b : ]\n",
+    "a: |#\n  x\n",  # a comment right after a block scalar's header: libyaml takes it
+    "a: >-#c\n  x\n",
+    "a: |2#\n   x\n",
 ]
 
 
