@@ -10,9 +10,9 @@ YAML types is refused, so no tag can construct a Python object.
 
 Where PyYAML has libyaml, libyaml parses and the composing stays in Python, under the same
 limits: several times faster on large specs. A file it refuses, and the few kinds of text it
-reads otherwise than PyYAML's Python (``_PURE_ONLY``, and empty values in flow mappings), are
-read by the pure loader, so the result and every diagnostic are the pure loader's whether
-libyaml is there or not.
+reads otherwise than PyYAML's Python (``_PURE_ONLY``; in flow collections, empty values and
+plain scalars with a '?'), are read by the pure loader, so the result and every diagnostic are
+the pure loader's whether libyaml is there or not.
 
 YAML 1.1 semantics are kept, as every PyYAML-based tool has them, with their surprises for spec
 authors: ``yes``/``no``/``on``/``off`` are booleans, ``1e-3`` is a string (``1.0e-3`` is a
@@ -400,6 +400,10 @@ else:
             tag = event.tag
             node: Any
             if kind is ScalarEvent:
+                if "?" in event.value and not event.style and parent and parent.flow_style:
+                    # In a flow collection PyYAML ends a plain scalar at any '?' (``[x ?q]``,
+                    # ``[x?q]`` are refused); libyaml reads the '?' as part of the scalar.
+                    raise _PureOnly
                 if tag is None or tag == "!":
                     implicit = event.implicit
                     tag = self.scalar_tags.get((event.value, implicit))

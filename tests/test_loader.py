@@ -808,6 +808,11 @@ DIVERGENT = [
     "a: |#\n  x\n",  # a comment right after a block scalar's header: libyaml takes it
     "a: >-#c\n  x\n",
     "a: |2#\n   x\n",
+    "a: [x ?q]\n",  # PyYAML ends a plain scalar at a '?' in flow; libyaml reads on
+    "a: [x?q]\n",
+    "a: {b: x ?}\n",
+    "a: {x ?q: 1}\n",
+    "a: {b:\r11 '?q'}\n",
 ]
 
 
