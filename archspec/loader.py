@@ -10,7 +10,7 @@ YAML types is refused, so no tag can construct a Python object.
 
 Where PyYAML has libyaml, libyaml parses and the composing stays in Python, under the same
 limits: several times faster on large specs. A file it refuses, and the few kinds of text it
-reads otherwise than PyYAML's Python (``_PURE_ONLY``; in flow collections, empty values and
+reads otherwise than PyYAML's Python (``_pure_only``; in flow collections, empty values and
 plain scalars with a '?'), are read by the pure loader, so the result and every diagnostic are
 the pure loader's whether libyaml is there or not.
 
@@ -458,6 +458,14 @@ libyaml accepts and PyYAML refuses. All are rare in spec files (a tab is mostly 
 there); text that only looks like them (``a|#b``) is merely read more slowly."""
 
 
+def _pure_only(text: str) -> bool:
+    """``_PURE_ONLY``, or an explicit key (``? a``) in text with no final line break: a missing
+    value is placed at the end of the text by PyYAML, a line below it by libyaml."""
+    if _PURE_ONLY.search(text):
+        return True
+    return "?" in text and not text.endswith(("\n", "\r", "\x85", "\u2028", "\u2029"))
+
+
 def _load_yaml(text: str, file: str, limits: Limits) -> Document:
     """Through libyaml when it can be used, else (or on any failure) through the pure loader.
 
@@ -465,7 +473,7 @@ def _load_yaml(text: str, file: str, limits: Limits) -> Document:
     diagnostic (message, hint, position) is the pure loader's: errors are rare, and paying twice
     for them keeps one behaviour to document and test.
     """
-    if _CLoader is not None and not _PURE_ONLY.search(text):
+    if _CLoader is not None and not _pure_only(text):
         try:
             return _compose(_CLoader(text, file, limits), file, limits)
         except Exception:  # the pure loader below gives the one diagnostic
