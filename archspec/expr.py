@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from .symbols import MAX_DEGREE, Value, measure
@@ -85,7 +86,16 @@ class Expression:
 
 
 def parse_expression(text: str) -> Expression:
-    """Parse and whitelist; raises ExprError with the offending column."""
+    """Parse and whitelist; raises ExprError with the offending column.
+
+    Each field's text is parsed when the spec is validated and again when the layer is
+    resolved, once per block copy: the parsed, immutable result is kept (errors are not).
+    """
+    return _parsed(text)
+
+
+@lru_cache(maxsize=1 << 14)
+def _parsed(text: str) -> Expression:
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise ExprError(
             f"expression is {len(text)} characters long; the limit is {MAX_EXPRESSION_LENGTH}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal, Union
 
+from .arithmetic import plus
 from .symbols import Value, as_int, is_symbolic
 
 if TYPE_CHECKING:
@@ -116,9 +117,12 @@ def conv_output_size(
     if padding in ("same", "causal"):
         return ceildiv(size, stride)
     before, after = (0, 0) if isinstance(padding, str) else padding
-    span = size + before + after - keff
+    # The whole offset is added at once: sympy folds the numbers of a sum into one term, so
+    # ``size + (p - F + 1)`` is the expression ``size + p - F + 1`` makes, in one addition.
     # Stride 1 needs no rounding: skipping floor() spares sympy an integrality query per layer.
-    return span + 1 if stride == 1 else floordiv(span, stride) + 1
+    if stride == 1:
+        return plus(size, before + after - keff + 1)
+    return floordiv(plus(size, before + after - keff), stride) + 1
 
 
 def conv_transpose_output_size(
@@ -217,7 +221,7 @@ def dropped_pixels(
         before, after = keff - 1, 0
     else:
         before, after = padding
-    rem = _mod(size + before + after - keff, stride)
+    rem = _mod(plus(size, before + after - keff), stride)
     # The uncovered tail is the last `rem` positions of the padded input; the padding after
     # the input comes first off it. Unless the first window lies wholly in the padding
     # before (before >= keff), some real pixel is covered, so the tail is shorter than W.
@@ -270,6 +274,9 @@ def receptive_field_step(
     keff = effective_kernel(kernel, dilation)
     size = rf.size + (keff - 1) * rf.jump
     jump = rf.jump * stride
+    ints = type(rf.jump) is int and type(pad_before) is int and type(rf.start) is int
+    if ints and keff % 2:  # an odd kernel centres on a pixel: the same int, without Fractions
+        return ReceptiveField(size, jump, rf.start + ((keff - 1) // 2 - pad_before) * rf.jump)
     if isinstance(rf.jump, int) and isinstance(pad_before, int) and not is_symbolic(rf.start):
         start = rf.start + (Fraction(keff - 1, 2) - pad_before) * rf.jump
         if isinstance(start, Fraction) and start.denominator == 1:

@@ -189,13 +189,13 @@ class Spec(StrictModel):
         """Names used in the input shape that no param defines: the sizes left open."""
         from .expr import parse_expression
 
-        names: list[str] = []
+        names: dict[str, None] = {}  # ordered, and a set: thousands of symbols stay linear
         for entry in self.input.shape:
             if isinstance(entry, str):
                 for name in sorted(parse_expression(entry).names):
-                    if name not in self.params and name not in names:
-                        names.append(name)
+                    if name not in self.params:
+                        names.setdefault(name)
         for name in self.symbols:
-            if name not in self.params and name not in names:
-                names.append(name)
-        return names
+            if name not in self.params:
+                names.setdefault(name)
+        return list(names)

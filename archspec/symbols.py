@@ -95,16 +95,23 @@ def measure(value: object) -> tuple[int, int, int]:
     return _measure(value, {})
 
 
-def is_affine(value: object) -> bool:
+Measures = dict[object, tuple[int, int, int]]
+"""Measures of sub-expressions already taken, by expression."""
+
+
+def is_affine(value: object, memo: Measures | None = None) -> bool:
     """True for ints and for sizes of degree at most 1, the ones the valid-size solver takes.
+
+    Each layer's size holds its input's, so a walk that checks every layer passes one
+    ``memo`` for all of them, and measures each shared sub-expression once.
 
     >>> is_affine(symbol("H") // 2 + 1), is_affine(symbol("H") * symbol("W"))
     (True, False)
     """
-    return isinstance(value, int) or measure(value)[0] <= 1
+    return isinstance(value, int) or _measure(value, {} if memo is None else memo)[0] <= 1
 
 
-def _measure(value: object, memo: dict[object, tuple[int, int, int]]) -> tuple[int, int, int]:
+def _measure(value: object, memo: Measures) -> tuple[int, int, int]:
     if isinstance(value, int):
         return 0, 1, abs(value)
     if value in memo:

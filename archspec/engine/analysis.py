@@ -24,7 +24,7 @@ from ..layers.base import positive
 from ..limits import DEFAULT_LIMITS, Limits
 from ..report import LayerRow, Report
 from ..spec import Spec
-from ..symbols import Value, is_affine, is_symbolic, symbol
+from ..symbols import Measures, Value, is_affine, is_symbolic, symbol
 from .binding import Emit, bind_names, input_shape, non_affine, placeholder_names
 from .fields import Fields, ReceptiveFields, origin
 from .tiling import Tiling
@@ -172,6 +172,7 @@ class _Analysis:
         rows: list[LayerRow] = []
         failed: set[str] = set()
         nesting: dict[Any, tuple[int, int]] = {}
+        measured_sizes: Measures = {}
         errors = counted = 0
         for node in graph.nodes:
             errors += sum(d.is_error for d in self.diagnostics[counted:])
@@ -196,8 +197,9 @@ class _Analysis:
             if inferred is None:
                 failed.add(node.name)
                 continue
-            if len(inferred.shape) > 1 and not all(map(is_affine, inferred.shape[:-1])):
-                bad = next(d for d in inferred.shape[:-1] if not is_affine(d))
+            spatial = inferred.shape[:-1]
+            if len(inferred.shape) > 1 and not all(is_affine(d, measured_sizes) for d in spatial):
+                bad = next(d for d in spatial if not is_affine(d, measured_sizes))
                 self.emit(
                     Severity.ERROR,
                     "bad-expression",

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
+from ..arithmetic import times
 from ..canonical import canonical_text
 from ..conditions import Constraint
 from ..expr import MAX_MAGNITUDE, ExprError, parse_expression
@@ -221,6 +222,8 @@ class Context:
 
     def count(self, raw: int | str, field: str, minimum: int = 1) -> Value:
         """A count such as filters or units: may stay symbolic (a polynomial in params)."""
+        if type(raw) is int and raw >= minimum:  # written as a number: nothing to evaluate
+            return raw
         value = self.value(raw, field)
         inexact = fraction_of(value)
         if inexact is not None:
@@ -246,6 +249,8 @@ class Context:
     def integer(self, raw: int | str, field: str, minimum: int = 1) -> int:
         """A size that enters floor/ceil divisors (kernel, stride, dilation): must be concrete."""
         value = self.count(raw, field, minimum)
+        if type(value) is int:
+            return value
         concrete = as_int(value)
         if concrete is None:
             raise LayerError(
@@ -279,7 +284,7 @@ def _show(raw: int | str, value: int) -> str:
 def product(values: Sequence[Value]) -> Value:
     out: Value = 1
     for v in values:
-        out = out * v
+        out = times(out, v)
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, PlainValidator, WithJsonSchema
 
 from .. import sizes
+from ..arithmetic import plus, times
 from ..symbols import Value
 from .activations import Act, Activation, activation_params, resolve_activation
 from .base import (
@@ -297,13 +298,18 @@ class _Conv(_ConvBase):
         shape = inputs[0]
         inferred = _slide(args, shape, self.type)
         channels = shape[-1]
-        per_group = channels // args.groups if isinstance(channels, int) else channels / args.groups
-        weights = product(args.kernel) * per_group * args.filters
+        if isinstance(channels, int):
+            per_group = channels // args.groups
+        else:  # a symbolic count over one group is itself, as sympy would say, only sooner
+            per_group = channels if args.groups == 1 else channels / args.groups
+        weights = times(times(product(args.kernel), per_group), args.filters)
         spatial = inferred.shape
         inferred.shape = (*spatial, args.filters)
         bias = args.filters if args.use_bias else 0
-        inferred.trainable = weights + bias + activation_params(args.activation, inferred.shape)
-        inferred.macs = product(spatial) * weights
+        inferred.trainable = plus(
+            plus(weights, bias), activation_params(args.activation, inferred.shape)
+        )
+        inferred.macs = times(product(spatial), weights)
         return inferred
 
 
@@ -337,11 +343,13 @@ class _Depthwise(_ConvBase):
     def infer(self, args: DepthwiseArgs, inputs: list[Shape]) -> Inferred:
         shape = inputs[0]
         inferred = _slide(args, shape, self.type)
-        weights = product(args.kernel) * shape[-1] * args.depth_multiplier
-        inferred.macs = product(inferred.shape) * weights
-        inferred.shape = (*inferred.shape, shape[-1] * args.depth_multiplier)
+        weights = times(times(product(args.kernel), shape[-1]), args.depth_multiplier)
+        inferred.macs = times(product(inferred.shape), weights)
+        inferred.shape = (*inferred.shape, times(shape[-1], args.depth_multiplier))
         bias = inferred.shape[-1] if args.use_bias else 0
-        inferred.trainable = weights + bias + activation_params(args.activation, inferred.shape)
+        inferred.trainable = plus(
+            plus(weights, bias), activation_params(args.activation, inferred.shape)
+        )
         return inferred
 
 
@@ -371,14 +379,14 @@ class _Separable(_Depthwise):
         assert args.filters is not None
         inferred = _slide(args, shape, self.type)
         spatial = inferred.shape
-        depthwise = product(args.kernel) * shape[-1] * args.depth_multiplier
-        pointwise = shape[-1] * args.depth_multiplier * args.filters
+        depthwise = times(times(product(args.kernel), shape[-1]), args.depth_multiplier)
+        pointwise = times(times(shape[-1], args.depth_multiplier), args.filters)
         inferred.shape = (*spatial, args.filters)
         bias = args.filters if args.use_bias else 0
-        inferred.trainable = (
-            depthwise + pointwise + bias + activation_params(args.activation, inferred.shape)
+        inferred.trainable = plus(
+            plus(depthwise + pointwise, bias), activation_params(args.activation, inferred.shape)
         )
-        inferred.macs = product(spatial) * (depthwise + pointwise)
+        inferred.macs = times(product(spatial), depthwise + pointwise)
         return inferred
 
 
@@ -464,13 +472,13 @@ class _ConvTranspose(LayerBase):
             formulas.append(formula)
             conditions.extend(positive(out, Formula("{t} {f}", t=self.type, f=formula)))
             windows.append(Window(k, s, d, 0, transposed=True))
-        weights = product(args.kernel) * shape[-1] * args.filters
+        weights = times(times(product(args.kernel), shape[-1]), args.filters)
         shape_out = (*outs, args.filters)
         bias = args.filters if args.use_bias else 0
         return Inferred(
             shape_out,
-            trainable=weights + bias + activation_params(args.activation, shape_out),
-            macs=product(shape[:-1]) * weights,
+            trainable=plus(plus(weights, bias), activation_params(args.activation, shape_out)),
+            macs=times(product(shape[:-1]), weights),
             windows=windows,
             formulas=formulas,
             constraints=conditions,

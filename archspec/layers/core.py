@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import Field, model_validator
 
 from .. import sizes
+from ..arithmetic import plus, times
 from ..symbols import Value, as_int, is_symbolic
 from .activations import Act, Activation, activation_params, resolve_activation
 from .base import (
@@ -156,8 +157,8 @@ class Dense(LayerBase):
         bias = units if args.use_bias else 0
         return Inferred(
             out,
-            trainable=features * units + bias + activation_params(args.activation, out),
-            macs=product(shape) * units,
+            trainable=plus(plus(features * units, bias), activation_params(args.activation, out)),
+            macs=times(product(shape), units),
             windows=None,
             warnings=warnings,
         )
