@@ -16,15 +16,13 @@ from typing import TYPE_CHECKING, Any
 from . import escape
 from .conventions import BYTES_PER_VALUE, CONVENTIONS, DEFAULT_BATCH, OPTIMIZER_SLOTS
 from .diagnostics import Diagnostic
-from .render import to_csv, to_html, to_markdown, to_text
-from .render.numbers import expression_text
-from .render.summary import title
 from .sizes import ReceptiveField
 from .symbols import Value, as_int
 
 if TYPE_CHECKING:
     from .graph import Graph
     from .layers import Args, AugmentArgs
+    from .render.numbers import expression_text
 
 __all__ = [
     "BYTES_PER_VALUE",
@@ -42,6 +40,16 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 
+def __getattr__(name: str) -> Any:
+    """``expression_text`` is re-exported from the renderers, which ``check`` never needs: they
+    are imported when a report is rendered, not with the engine."""
+    if name == "expression_text":
+        from .render.numbers import expression_text
+
+        return expression_text
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def to_jsonable(value: Any) -> Any:
     """Ints stay ints; expressions become their text (``floor(H/2) - 2``); fractions text too."""
     if value is None or isinstance(value, (bool, str)):
@@ -54,6 +62,8 @@ def to_jsonable(value: Any) -> Any:
     concrete = as_int(value)
     if concrete is not None:
         return concrete
+    from .render.numbers import expression_text
+
     return expression_text(value)
 
 
@@ -344,6 +354,8 @@ class Report:
         kernels: bool = False,
     ) -> str:
         """The terminal table (``archspec report``)."""
+        from .render import to_text
+
         return to_text(
             self, depth=depth, batch=batch_size, formulas=formulas, width=width, kernels=kernels
         )
@@ -356,9 +368,13 @@ class Report:
         formulas: bool = False,
         kernels: bool = False,
     ) -> str:
+        from .render import to_markdown
+
         return to_markdown(self, depth=depth, batch=batch_size, formulas=formulas, kernels=kernels)
 
     def to_csv(self, *, depth: int | None = None) -> str:
+        from .render import to_csv
+
         return to_csv(self, depth=depth)
 
     def to_html(
@@ -369,10 +385,13 @@ class Report:
         formulas: bool = False,
         kernels: bool = False,
     ) -> str:
+        from .render import to_html
+
         return to_html(self, depth=depth, batch=batch_size, formulas=formulas, kernels=kernels)
 
     def _repr_html_(self) -> str:
         """A notebook shows a report as its table (Jupyter calls this on display)."""
         from .render.html_page import html_fragment
+        from .render.summary import title
 
         return f"<p><b>{escape.html(title(self))}</b></p>\n{html_fragment(self)}"
