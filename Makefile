@@ -25,8 +25,9 @@ demo: setup
 	$(ARCHSPEC) build $(SPEC) -o runs/demo/model.keras
 	$(ARCHSPEC) train $(SPEC) --out runs/demo/train
 
+# One pytest worker per core (pytest-xdist); `$(PY) -m pytest` alone runs the same tests serially.
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 # The checks to run before pushing (CI runs them too): lint, then the fast tests.
 lint: setup
@@ -35,7 +36,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 test-fast: setup
-	$(PY) -m pytest -m "not keras and not slow" -q
+	HYPOTHESIS_PROFILE=fast $(PY) -m pytest -m "not keras and not slow" -n auto -q
 
 bench: setup
 	$(PY) benchmarks/check_speed.py

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sympy
+from tiers import examples
 
 from archspec import sizes
 from archspec.arithmetic import plus, times
@@ -59,7 +60,7 @@ def same(got: Any, want: Any) -> bool:
 @pytest.mark.parametrize("seed", range(2))
 def test_times_and_plus_build_what_sympy_builds(seed: int) -> None:
     rng = random.Random(seed)
-    for _ in range(150):
+    for _ in range(examples(150)):
         a, b = _value(rng), _value(rng)
         n = rng.choice([-4, -1, 0, 1, 2, 3, 9, 27, 64, 1000003])
         for x, y in ((a, b), (b, a), (n, a), (a, n), (a, a), (symbol("H"), a)):
@@ -88,7 +89,7 @@ def test_numbers_stay_python_numbers() -> None:
 def test_output_sizes_add_their_offset_at_once(seed: int) -> None:
     """``conv_output_size`` adds ``p - F + 1`` in one step: the stepwise sum's expression."""
     rng = random.Random(seed)
-    for _ in range(150):
+    for _ in range(examples(150)):
         size = _value(rng)
         kernel, stride = rng.randint(1, 7), rng.randint(1, 3)
         padding = rng.choice(["valid", (0, 0), (1, 2), (3, 0)])

@@ -12,6 +12,7 @@ from pathlib import Path
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from archspec.canonical import canonical, canonical_text, same_value
 from archspec.render import shape_text
@@ -72,7 +73,7 @@ def equal_pairs(draw: st.DrawFn) -> tuple[sympy.Expr, sympy.Expr]:
     return spell(tree, draw), spell(tree, draw)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(equal_pairs())
 def test_equal_valued_expressions_render_identically(pair: tuple[sympy.Expr, sympy.Expr]) -> None:
     a, b = pair
@@ -82,7 +83,7 @@ def test_equal_valued_expressions_render_identically(pair: tuple[sympy.Expr, sym
     assert same_value(a, b)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(equal_pairs())
 def test_canonical_form_keeps_every_value(pair: tuple[sympy.Expr, sympy.Expr]) -> None:
     a, _ = pair
@@ -90,7 +91,7 @@ def test_canonical_form_keeps_every_value(pair: tuple[sympy.Expr, sympy.Expr]) -
     assert [value_at(c, n) for n in SAMPLES] == [value_at(a, n) for n in SAMPLES]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(equal_pairs(), equal_pairs())
 def test_one_text_means_one_value(p: tuple, q: tuple) -> None:
     a, b = p[0], q[0]

@@ -238,11 +238,8 @@ def _text_path(data: dict[str, Any], where: list[Any]) -> str:
 def test_the_case_table_covers_layers_train_augment_params_and_input() -> None:
     sections = {where[0] for _, where, _ in CASES}
     assert {"layers", "train", "augment", "params", "input"} <= sections
-    kinds = {
-        yaml.safe_load((ROOT / "specs" / f).read_text())["layers"][w[1]].get("type")
-        for f, w, _ in CASES
-        if w[0] == "layers"
-    }
+    specs = {f: yaml.safe_load((ROOT / "specs" / f).read_text()) for f in {c[0] for c in CASES}}
+    kinds = {specs[f]["layers"][w[1]].get("type") for f, w, _ in CASES if w[0] == "layers"}
     assert len(kinds) >= 10
 
 

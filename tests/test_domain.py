@@ -12,6 +12,7 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from archspec import domain
 from archspec.domain import Constraint, valid_sizes, valid_sizes_by_symbol
@@ -381,7 +382,7 @@ def chain(layers: list) -> Net:
     return net
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(ops, min_size=1, max_size=7),
     st.integers(1, 40),

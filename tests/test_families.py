@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 import archspec
 
@@ -236,7 +237,7 @@ layers:
 """
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(
     st.lists(st.integers(1, 9), min_size=1, max_size=3, unique=True),
     st.lists(st.sampled_from(["1.0", "1.5", "0.3"]), min_size=1, max_size=2, unique=True),

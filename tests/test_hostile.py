@@ -26,6 +26,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from archspec import SpecError
 from archspec.api import parse_document
@@ -365,10 +366,10 @@ raw_inputs = st.one_of(
 )
 
 
-def fuzz(examples: int) -> settings:
+def fuzz(count: int) -> settings:
     """The loaded profile (derandomized in CI) with this many examples."""
     return settings(
-        max_examples=examples,
+        max_examples=examples(count),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
@@ -583,10 +584,12 @@ def laughs(levels: int = 9, fanout: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 def test_billion_laughs(tmp_path: Path) -> None:
     assert_refused(run_check("check", write(tmp_path, "bomb.yaml", laughs())), "limit-exceeded")
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 def test_billion_laughs_inside_a_spec(tmp_path: Path) -> None:
     bomb = laughs().replace("\n", "\n  ").rstrip()
     text = f"archspec: 1\nname: b\ninput: {{shape: [8, 8, 1]}}\nsymbols:\n  {bomb}\nlayers: []\n"
@@ -606,11 +609,13 @@ NESTED = {
 }
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("name", sorted(NESTED))
 def test_twenty_thousand_levels(tmp_path: Path, name: str) -> None:
     assert_refused(run_check("check", write(tmp_path, name, NESTED[name])), "limit-exceeded")
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 def test_deeply_indented_block_mappings(tmp_path: Path) -> None:
     """Indentation grows with depth: the deepest such file within max_bytes, and past it."""
     lines, size, level = [], 0, 0
@@ -632,6 +637,7 @@ LONG = {
 }
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("name", sorted(LONG))
 def test_very_long_files(tmp_path: Path, name: str) -> None:
     assert_refused(run_check("check", write(tmp_path, name, LONG[name])), codes=(0, 1))
@@ -652,6 +658,7 @@ LOAD_SECONDS = 6.0
 """A file that reaches max_nodes: pure-Python PyYAML composes ~25,000 nodes a second."""
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("name", sorted(AT_THE_NODE_LIMIT))
 def test_files_at_the_node_limit(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, name, AT_THE_NODE_LIMIT[name])
@@ -667,6 +674,7 @@ KERNELS = {
 }
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("form", sorted(KERNELS))
 def test_kernel_of_ten_to_the_hundred(tmp_path: Path, form: str) -> None:
     if form == "json":
@@ -694,11 +702,13 @@ BINARIES = {
 }
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("name", sorted(BINARIES))
 def test_binary_files(tmp_path: Path, name: str) -> None:
     assert_refused(run_check("check", write(tmp_path, name, BINARIES[name])), codes=(1, 2))
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("repeat", ["1000000000", '"1000*1000*1000"', '"10**9"', "1.0e+9"])
 def test_repeat_of_a_billion_is_refused_quickly(tmp_path: Path, repeat: str) -> None:
     text = spec(
@@ -722,6 +732,7 @@ BLOCKS = {
 }
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("name", sorted(BLOCKS))
 def test_recursive_blocks(tmp_path: Path, name: str) -> None:
     text = spec(["{type: block, block: a}"], more="blocks:\n" + BLOCKS[name])
@@ -739,6 +750,7 @@ def _nested_repeats(innermost: str, levels: int = 4) -> str:
     return spec(["{type: block, block: a, repeat: 1000}"], more="blocks:\n" + "".join(rows))
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize(
     "innermost",
     [
@@ -754,6 +766,7 @@ def test_nested_repeats_are_bounded(tmp_path: Path, innermost: str) -> None:
     assert_refused(run_check("check", path), "limit-exceeded")
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 def test_more_layers_than_max_layers(tmp_path: Path) -> None:
     outer = DEFAULT_LIMITS.max_layers // 1000 + 1
     text = spec(
@@ -765,6 +778,7 @@ def test_more_layers_than_max_layers(tmp_path: Path) -> None:
     assert_refused(run, f"more than {DEFAULT_LIMITS.max_layers} layers")
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 def test_many_dangling_inputs(tmp_path: Path) -> None:
     """Every unknown name could look for its closest match among every layer name."""
     count = DEFAULT_LIMITS.max_nodes // 20
@@ -794,6 +808,7 @@ SYMBOLIC = {
 }
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("name", sorted(SYMBOLIC))
 def test_symbolic_sizes_nested_too_deep(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, f"{name}.yaml", SYMBOLIC[name])
@@ -828,6 +843,7 @@ def test_engine_bounds_are_limits(tmp_path: Path, name: str) -> None:
     assert code == 1 and words in output and f"--limit {name}=N" in output, output
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 def test_strides_beyond_the_exact_solver_warn_instead_of_failing(tmp_path: Path) -> None:
     """14 halvings need H >= 16384: past the solver's budget, sizes are tried one by one."""
     path = write(tmp_path, "p.yaml", spec(["{type: max_pool2d, pool: 2}"] * 14, "[H, W, 3]"))
@@ -863,6 +879,7 @@ TAGS = [
 ]
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("tag", TAGS)
 @pytest.mark.parametrize("where", ["name", "filters", "top"])
 def test_yaml_tags_never_construct_objects(tmp_path: Path, tag: str, where: str) -> None:
@@ -928,6 +945,7 @@ def test_expressions_never_run_code(tmp_path: Path, payload: str, field: str) ->
     assert not marker.exists()
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 def test_expressions_never_run_code_in_a_real_process(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     text = _with_payload("filters", PAYLOADS[0].format(marker=marker))
@@ -1147,6 +1165,7 @@ def test_found_inputs_are_located_errors_in_every_command(tmp_path: Path, name: 
         assert seconds < budget(), (args, seconds)
 
 
+@pytest.mark.slow  # a fresh process, timed and measured: make test runs it
 @pytest.mark.parametrize("name", ["squares.yaml", "huge_float_shape.yaml", "product.yaml"])
 def test_found_inputs_in_a_real_process(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, name, FOUND[name])
@@ -1228,7 +1247,7 @@ def assert_no_injection(output: str) -> None:
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -1335,6 +1354,7 @@ def _symbolic_filters(count: int) -> str:
     return spec(rows, "[8, 8, 1]", f"symbols: {{{symbols}}}\n")
 
 
+@pytest.mark.slow  # analyses and renders 370 layers of free filters
 def test_report_cost_grows_linearly_with_symbolic_layers() -> None:
     """Totals once summed term by term, and sympy orders a sum's terms by monomials as long as
     its symbols: both quadratic, a minute for 2,000 layers. Eight times the layers must stay

@@ -10,6 +10,7 @@ import pytest
 import sympy
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from archspec import analyze, load
 from archspec.domain import Constraint, solve_coupled, valid_sizes, valid_sizes_by_symbol
@@ -33,7 +34,7 @@ def size_of(h, ops: list[tuple[str, int]]):
 ops = st.lists(st.tuples(st.sampled_from(["conv", "pool"]), st.integers(1, 4)), max_size=3)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     ops,
     ops,
@@ -70,7 +71,7 @@ def test_joint_agrees_with_brute_force(a_ops, b_ops, shift, a, b, second) -> Non
         assert found.conflict and set(found.conflict) <= set(coupled)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(st.lists(st.integers(-4, 4), min_size=3, max_size=3), min_size=1, max_size=3),
     st.lists(st.integers(-6, 6), min_size=3, max_size=3),
@@ -180,7 +181,7 @@ def _rounded(sym, a: int, b: int, c: int, up: bool):
 term = st.tuples(st.integers(1, 3), st.integers(-3, 3), st.integers(1, 4), st.booleans())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(term, min_size=1, max_size=2), st.lists(term, min_size=1, max_size=2), st.booleans()
 )

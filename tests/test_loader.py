@@ -12,6 +12,7 @@ import pytest
 import test_hostile as hostile
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from archspec import loader
 from archspec.diagnostics import SpecError
@@ -829,7 +830,7 @@ def test_where_the_parsers_differ_the_pure_loader_decides(text: str) -> None:
 
 
 @needs_libyaml
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(ANY_TEXT)
 @example('%YAML 1.1\n---\n{k: ,\n  l:"v"}  #\n\n...\n')
 def test_libyaml_and_the_pure_loader_agree(text: str | bytes) -> None:

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from tiers import spec_params
 
 import archspec
 from archspec import render
@@ -114,7 +115,7 @@ def test_thousands_separators() -> None:
 
 
 # -- every spec ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", SPEC_FILES + REPORT_DATA, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", spec_params(SPEC_FILES + REPORT_DATA))
 def test_json_validates_against_the_documented_schema(path: Path) -> None:
     report = archspec.analyze(archspec.load(path))
     document = json.loads(report.to_json())
@@ -127,7 +128,7 @@ def test_json_validates_against_the_documented_schema(path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("path", SPEC_FILES + REPORT_DATA, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", spec_params(SPEC_FILES + REPORT_DATA))
 def test_text_fits_80_columns(path: Path) -> None:
     report = archspec.analyze(archspec.load(path))
     for text in (report.to_text(), report.to_text(formulas=True), report.to_text(depth=0)):
@@ -195,6 +196,7 @@ def test_nested_floors_print_flat() -> None:
     assert "floor(floor(" not in shapes and "floor(H/16)" in shapes
 
 
+@pytest.mark.slow
 @given(st.integers(1, 10_000), st.integers(1, 9), st.integers(1, 9), st.integers(1, 9))
 def test_flattened_floors_keep_their_value(h: int, a: int, b: int, c: int) -> None:
     import sympy

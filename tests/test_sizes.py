@@ -9,6 +9,7 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from archspec import sizes
 from archspec.sizes import (
@@ -108,7 +109,7 @@ kernels = st.integers(1, 7)
 widths = st.integers(1, 64)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(widths, kernels, strides, dilations, paddings)
 def test_conv_output_counts_windows(
     size: int, kernel: int, stride: int, dilation: int, padding: sizes.Padding
@@ -129,7 +130,7 @@ def test_conv_output_counts_windows(
         assert same_padding(size, keff, stride) == pads
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(widths, kernels, strides, st.sampled_from(["valid", "same"]))
 def test_pool_output_counts_windows(size: int, pool: int, stride: int, padding: str) -> None:
     pads = oracle_pads(size, pool, stride, padding)  # type: ignore[arg-type]
@@ -138,7 +139,7 @@ def test_pool_output_counts_windows(size: int, pool: int, stride: int, padding: 
     assert out == len(starts) if starts else out < 1
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(widths, kernels, strides, dilations, st.data())
 def test_conv_transpose_inverts_conv(
     size: int, kernel: int, stride: int, dilation: int, data: st.DataObject
@@ -170,7 +171,7 @@ def keras_shapes():
 
 
 @pytest.mark.keras
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(widths, kernels, strides, dilations, st.sampled_from(["valid", "same", "causal"]))
 def test_conv_matches_keras(keras_shapes, size, kernel, stride, dilation, padding) -> None:
     operation_utils, _ = keras_shapes
@@ -185,7 +186,7 @@ def test_conv_matches_keras(keras_shapes, size, kernel, stride, dilation, paddin
 
 
 @pytest.mark.keras
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(widths, kernels, strides, st.sampled_from(["valid", "same"]))
 def test_pool_matches_keras(keras_shapes, size, pool, stride, padding) -> None:
     operation_utils, _ = keras_shapes
@@ -200,7 +201,7 @@ def test_pool_matches_keras(keras_shapes, size, pool, stride, padding) -> None:
 
 
 @pytest.mark.keras
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(widths, kernels, strides, dilations, st.sampled_from(["valid", "same"]), st.data())
 def test_conv_transpose_matches_keras(
     keras_shapes, size, kernel, stride, dilation, padding, data
@@ -227,7 +228,7 @@ def build(form: str, value):
     }[form]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(symbolic_sizes, kernels, strides, dilations, paddings, st.integers(1, 200))
 def test_symbolic_equals_int(form, kernel, stride, dilation, padding, n) -> None:
     sym, num = build(form, H), build(form, n)
@@ -263,7 +264,7 @@ def test_symbolic_equals_int(form, kernel, stride, dilation, padding, n) -> None
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.lists(
         st.tuples(kernels, strides, st.sampled_from(["valid", "same"])), min_size=1, max_size=3
@@ -300,7 +301,9 @@ conv_layers = st.tuples(kernels, strides, dilations, paddings).filter(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(
+    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+)
 @given(
     st.lists(conv_layers, min_size=1, max_size=3),
     st.integers(8, 64),

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from tiers import spec_params
 
 import archspec
 from archspec.cli import cli
@@ -72,10 +73,19 @@ def schema() -> dict:
     return json.loads(result.output)
 
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
-def test_every_spec_validates_against_the_schema(schema: dict, path: Path) -> None:
-    document = archspec.load(path).source
-    jsonschema.validate(document.data, schema)
+@pytest.fixture(scope="module")
+def validator(schema: dict) -> jsonschema.protocols.Validator:
+    """Checked against its meta-schema once, not once per spec."""
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+@pytest.mark.parametrize("path", spec_params(SPECS))
+def test_every_spec_validates_against_the_schema(
+    validator: jsonschema.protocols.Validator, path: Path
+) -> None:
+    validator.validate(archspec.load(path).source.data)
 
 
 def test_schema_rejects_what_the_loader_rejects(schema: dict) -> None:

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "spec_table.py"
 
@@ -20,11 +22,13 @@ def _script() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_readme_table_is_current() -> None:
     script = _script()
     assert script.main(["--check"]) == 0, "run: python scripts/spec_table.py"
 
 
+@pytest.mark.slow
 def test_check_reports_a_stale_table(tmp_path: Path) -> None:
     script = _script()
     readme = tmp_path / "README.md"

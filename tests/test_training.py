@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -72,8 +73,19 @@ def test_config_is_frozen():
 
 # --------------------------------------------------------------------------- Keras side
 
-keras = pytest.importorskip("keras")
-pytest.importorskip("tensorflow")
+
+class _Keras:
+    """``keras``, imported at its first use: collecting this module's TensorFlow-free tests
+    (``make test-fast``) must not pay for importing TensorFlow."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # pytest's collector inspects every module attribute
+            raise AttributeError(name)
+        pytest.importorskip("tensorflow")
+        return getattr(pytest.importorskip("keras"), name)
+
+
+keras = _Keras()
 
 
 def tiny_model(shape=(8, 8, 1), classes: int = 10, dtype: str | None = None):
@@ -891,6 +903,7 @@ def grey_folder(path: Path, sizes: list[int], classes: str = "ab", mode: str = "
     return path
 
 
+@pytest.mark.slow  # a fresh process each
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
