@@ -22,6 +22,7 @@ Each distinct expression is canonicalised once (memoized); sympy's ``simplify`` 
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -445,16 +446,87 @@ def canonical_text(value: object) -> str:
 
 @lru_cache(maxsize=1 << 14)
 def _canonical_text(value: Any) -> str:
+    shape = _skeleton(value)
+    if shape is None:
+        texts = _candidate_texts(value)
+    else:
+        key, names = shape
+        templates = _TEMPLATES.get(key)
+        if templates is None:
+            if len(_TEMPLATES) >= _MAX_TEMPLATES:
+                _TEMPLATES.clear()
+            templates = _TEMPLATES[key] = _candidate_texts(_with_placeholders(value))
+
+        def name(match: re.Match[str]) -> str:
+            return names[int(match.group(1))]
+
+        texts = tuple(_PLACEHOLDER_TEXT.sub(name, t) for t in templates)
+    # the shortest once the real names are back: a template's lengths are not the text's
+    return min(texts, key=lambda t: (len(t), t))
+
+
+def _candidate_texts(value: Any) -> tuple[str, ...]:
+    """The printed forms the shortest is chosen from."""
     import sympy
 
     out = _flatten(canonical(value))
     if len(getattr(out, "free_symbols", ())) <= 1:
-        return text(out)
+        return (text(out),)
     # Factored where it helps: each term's content pulled out (150*(H - 4)*(W - 4), not
     # (150*H - 600)*(W - 4)), and the whole sum's too when that reads shorter.
     terms = out.args if out.is_Add else (out,)
     each = sympy.Add(*(sympy.factor_terms(t) for t in terms), evaluate=False)
-    return min((text(each), text(sympy.factor_terms(out))), key=lambda t: (len(t), t))
+    return (text(each), text(sympy.factor_terms(out)))
+
+
+# Layers that differ only in their symbols (2,000 convolutions, each with its own ``filters``)
+# share one canonical form up to names: it is worked out once, on placeholders, and each
+# expression gets its names written back into the text. sympy orders the terms and factors of
+# an expression, and so its canonical form and printed text, by comparing the names of its
+# symbols (``Basic.compare``, ``sort_key``); placeholders numbered in the names' order compare
+# alike, so the form found for them is the form of every expression with that skeleton.
+
+_PLACEHOLDER = "\x01{:06d}\x02"
+"""Fixed width, so placeholders compare as their numbers do; a template holds placeholders
+only, so writing the names back cannot touch a name that looks like one."""
+
+_PLACEHOLDER_TEXT = re.compile("\x01(\\d{6})\x02")
+
+_MAX_TEMPLATES = 1 << 12
+
+_TEMPLATES: dict[tuple, tuple[str, ...]] = {}
+"""Skeleton -> its candidate texts with placeholder names."""
+
+
+def _skeleton(value: Any) -> tuple[tuple, tuple[str, ...]] | None:
+    """The expression with each symbol replaced by its rank in name order, and the names;
+    None when names alone do not tell its symbols apart (two with one name, or a ``Dummy``)."""
+    import sympy
+
+    ordered = sorted(value.free_symbols, key=lambda s: s.name)
+    names = tuple(s.name for s in ordered)
+    if len(set(names)) != len(names) or any(type(s) is not sympy.Symbol for s in ordered):
+        return None
+    rank = {s: i for i, s in enumerate(ordered)}
+
+    def walk(e: Any) -> Any:
+        if e.is_Symbol:
+            return rank[e]
+        if not e.args:
+            return (type(e), e)
+        return (e.func, *(walk(a) for a in e.args))
+
+    assumptions = tuple(tuple(sorted(s.assumptions0.items())) for s in ordered)
+    return (walk(value), assumptions), names
+
+
+def _with_placeholders(value: Any) -> Any:
+    import sympy
+
+    ordered = sorted(value.free_symbols, key=lambda s: s.name)
+    return value.xreplace(
+        {s: sympy.Symbol(_PLACEHOLDER.format(i), **s.assumptions0) for i, s in enumerate(ordered)}
+    )
 
 
 def _flatten(value: Any) -> Any:
