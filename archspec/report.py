@@ -7,7 +7,7 @@ API and the command line always print the same numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
@@ -17,6 +17,7 @@ from . import escape
 from .conventions import BYTES_PER_VALUE, CONVENTIONS, DEFAULT_BATCH, OPTIMIZER_SLOTS
 from .diagnostics import Diagnostic
 from .sizes import ReceptiveField
+from .sums import add_all, scale
 from .symbols import Value, as_int
 
 if TYPE_CHECKING:
@@ -90,11 +91,18 @@ class LayerRow:
     def params(self) -> Value:
         return self.trainable_params + self.non_trainable_params
 
-    @property
+    @cached_property
     def activation_elements(self) -> Value:
+        """Computed once per row: every format and the totals read it."""
         out: Value = 1
         for d in self.output_shape:
-            out = out * d
+            # an int times an expression is scale's: sympy's product, without its Mul machinery
+            if isinstance(d, int):
+                out = scale(out, d)
+            elif isinstance(out, int):
+                out = scale(d, out)
+            else:
+                out = out * d
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,7 +120,7 @@ class LayerRow:
             "jump": None if rf is None else to_jsonable([a.jump for a in rf]),
             "start": None if rf is None else to_jsonable([a.start for a in rf]),
             "macs": to_jsonable(self.macs),
-            "flops": to_jsonable(2 * self.macs),
+            "flops": to_jsonable(scale(self.macs, 2)),
             "activation_elements": to_jsonable(self.activation_elements),
             "formulas": [str(f) for f in self.formulas],
             "scope": list(self.scope),
@@ -132,20 +140,26 @@ class Totals:
         """Computed once: with symbolic counts it is a sum as long as the network."""
         return add_all((self.trainable_params, self.non_trainable_params))
 
-    @property
-    def param_bytes(self) -> Value:
-        return self.params * BYTES_PER_VALUE
+    @cached_property
+    def flops(self) -> Value:
+        """Two per multiply-accumulate; computed once, as the other multiples of totals."""
+        return scale(self.macs, 2)
 
-    @property
+    @cached_property
+    def param_bytes(self) -> Value:
+        return scale(self.params, BYTES_PER_VALUE)
+
+    @cached_property
     def activation_bytes(self) -> Value:
-        return self.activation_elements * BYTES_PER_VALUE
+        return scale(self.activation_elements, BYTES_PER_VALUE)
 
     def training_bytes(self, batch_size: int, optimizer_slots: int = OPTIMIZER_SLOTS) -> Value:
         """Weights + gradients + optimizer state (Adam keeps 2 slots) + a batch's activations."""
-        weights = self.params * BYTES_PER_VALUE
-        return (
-            weights * (2 + optimizer_slots)
-            + self.activation_elements * BYTES_PER_VALUE * batch_size
+        return add_all(
+            (
+                scale(self.params, BYTES_PER_VALUE * (2 + optimizer_slots)),
+                scale(self.activation_elements, BYTES_PER_VALUE * batch_size),
+            )
         )
 
     def to_dict(
@@ -156,7 +170,7 @@ class Totals:
             "trainable_params": to_jsonable(self.trainable_params),
             "non_trainable_params": to_jsonable(self.non_trainable_params),
             "macs": to_jsonable(self.macs),
-            "flops": to_jsonable(2 * self.macs),
+            "flops": to_jsonable(self.flops),
             "activation_elements": to_jsonable(self.activation_elements),
             "param_bytes": to_jsonable(self.param_bytes),
             "activation_bytes": to_jsonable(self.activation_bytes),
@@ -166,29 +180,6 @@ class Totals:
                 "bytes": to_jsonable(self.training_bytes(batch_size, optimizer_slots)),
             },
         }
-
-
-def add_all(values: Iterable[Value]) -> Value:
-    """The sum in one step: adding symbolic terms one at a time re-sorts the whole sum at each
-    step, quadratic in the layers (2,000 symbolic layers took a minute); ``Add(*terms)`` sorts
-    once."""
-    whole = 0
-    symbolic: list[Any] = []
-    for value in values:
-        if isinstance(value, int):
-            whole += value
-        else:
-            symbolic.append(value)
-    if not symbolic:
-        return whole
-    import sympy
-
-    return _whole(sympy.Add(whole, *symbolic))
-
-
-def _whole(value: Any) -> Value:
-    number = as_int(value)
-    return number if number is not None else value
 
 
 @dataclass

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..canonical import canonical_text
+from ..canonical import canonical_text, unordered_text
 from ..symbols import as_int
 
 if TYPE_CHECKING:
@@ -34,12 +35,16 @@ def expression_text(value: Any) -> str:
     """
     if not getattr(value, "free_symbols", None):
         return str(value)
+    return _expression_text(value)
+
+
+@lru_cache(maxsize=1 << 12)
+def _expression_text(value: Any) -> str:
+    """Memoized: a format reads a total several times (its text, then its bytes' text)."""
     if len(value.free_symbols) > _ORDERED_SYMBOLS:
         # sympy orders a sum's terms by monomials as long as its symbols: quadratic, a minute
         # for the totals of 2,000 layers with symbolic filters. Their stored order is as exact.
-        from sympy.printing.str import StrPrinter
-
-        return StrPrinter({"order": "none"}).doprint(value)
+        return unordered_text(value)
     return canonical_text(value)
 
 

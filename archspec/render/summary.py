@@ -70,7 +70,7 @@ def valid_inputs_text(report: Report) -> list[str]:
 def summary(report: Report, batch: int = DEFAULT_BATCH) -> LabelledLines:
     """Parameters, costs, memory, valid inputs and the output's field, in every format's order."""
     t = report.totals
-    flops = 2 * t.macs
+    flops = t.flops
     weights = t.param_bytes
     training = t.training_bytes(batch, OPTIMIZER_SLOTS)
     items = [
