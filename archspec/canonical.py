@@ -439,13 +439,16 @@ def canonical_text(value: object) -> str:
     >>> canonical_text(sympy.floor(sympy.floor(H / 2) / 2) - 2)
     'floor(H/4) - 2'
     """
+    try:
+        return _canonical_text(value)
+    except TypeError:  # unhashable
+        return _canonical_text.__wrapped__(value)
+
+
+@lru_cache(maxsize=1 << 16, typed=True)
+def _canonical_text(value: Any) -> str:
     if not getattr(value, "free_symbols", None):
         return str(value)
-    return _canonical_text(value)
-
-
-@lru_cache(maxsize=1 << 14)
-def _canonical_text(value: Any) -> str:
     shape = _skeleton(value)
     if shape is None:
         texts = _candidate_texts(value)
@@ -576,7 +579,7 @@ bracketed."""
 def _term_text(term: Any, outer: int, printer: Any) -> tuple[str, bool]:
     from sympy.printing.precedence import precedence
 
-    shape = _skeleton(term) if getattr(term, "free_symbols", None) else None
+    shape = _skeleton(term)
     if shape is None:
         return printer._print(term), precedence(term) < outer or term.is_Add
     key, names = shape

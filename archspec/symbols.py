@@ -52,9 +52,9 @@ def as_int(value: object) -> int | None:
         return value
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else None
-    if is_symbolic(value):
-        return None
-    # sympy numbers: Integer has is_Integer; Rational(4, 2) is already Integer(2).
+    # sympy numbers: Integer has is_Integer; Rational(4, 2) is already Integer(2). An
+    # expression with a free symbol never has it, so its free symbols (a walk of the whole
+    # tree, each time: a total of 2,000 layers has 8,000 nodes) are not looked at.
     if getattr(value, "is_Integer", False) is True:
         return int(value)  # type: ignore[call-overload]
     return None

@@ -33,15 +33,20 @@ def expression_text(value: Any) -> str:
     Expressions equal at every size print identically, whichever way the network built them:
     see ``archspec.canonical``.
     """
-    if not getattr(value, "free_symbols", None):
-        return str(value)
-    return _expression_text(value)
+    try:
+        return _expression_text(value)
+    except TypeError:  # unhashable
+        return _expression_text.__wrapped__(value)
 
 
-@lru_cache(maxsize=1 << 12)
+@lru_cache(maxsize=1 << 16, typed=True)
 def _expression_text(value: Any) -> str:
-    """Memoized: a format reads a total several times (its text, then its bytes' text)."""
-    if len(value.free_symbols) > _ORDERED_SYMBOLS:
+    """Memoized: a format reads a total several times (its text, then its bytes' text), and
+    sympy walks a whole tree for its free symbols each time they are asked for."""
+    free = getattr(value, "free_symbols", None)
+    if not free:
+        return str(value)
+    if len(free) > _ORDERED_SYMBOLS:
         # sympy orders a sum's terms by monomials as long as its symbols: quadratic, a minute
         # for the totals of 2,000 layers with symbolic filters. Their stored order is as exact.
         return unordered_text(value)

@@ -7,9 +7,11 @@ HTML.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..conventions import BYTES_PER_VALUE
+from ..sums import add_all, scale
 
 if TYPE_CHECKING:
     from ..report import LayerRow, Report
@@ -35,13 +37,14 @@ class DisplayRow:
     window: str = ""
     """Kernel and stride (``3/1``, ``3x1/2x1``) of a windowed layer; empty for others."""
 
-    @property
+    @cached_property
     def params(self) -> Any:
-        return self.trainable_params + self.non_trainable_params
+        """Computed once per row: each format reads it for a cell and for its checks."""
+        return add_all((self.trainable_params, self.non_trainable_params))
 
-    @property
+    @cached_property
     def activation_bytes(self) -> Any:
-        return self.activation_elements * BYTES_PER_VALUE
+        return scale(self.activation_elements, BYTES_PER_VALUE)
 
 
 def layer_row(row: LayerRow) -> DisplayRow:

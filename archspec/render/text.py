@@ -6,6 +6,8 @@ rich is imported inside ``to_text`` only: importing the renderers stays cheap.
 from __future__ import annotations
 
 import io
+import itertools
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -166,9 +168,7 @@ def to_text(
     folded into an 8-character cell cannot be read. Cells wrap at spaces, never inside a word;
     a graph gets a ``connected to`` column, and ``kernels`` adds each window's kernel/stride.
     """
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     rows = display_rows(report, depth)
     links = connections(list(rows))
@@ -191,39 +191,13 @@ def to_text(
         widths = _fit(headers, body, 1 << 16, narrowest=True)
         assert widths is not None  # any table fits in 65,536 columns
         table_width = sum(widths) + GAP * (len(widths) - 1)
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, 1, 0, 0),
-        show_edge=False,
-        title=title(report),
-        title_justify="left",
-    )
     split = _natural(headers, body) > width
-    for i, header in enumerate(headers):
-        shown = SPLIT_HEADERS.get(header, header) if split else header
-        if header in WRAPPING:
-            # wrapped at spaces only: no cell narrower than its longest word
-            fixed = widths[i]
-            column = [*shown.split("\n"), *(cells[i] for cells in body)]
-            table.add_column(shown, overflow="fold", min_width=_longest_word(column), width=fixed)
-            continue
-        column = [*shown.split("\n"), *(cells[i] for cells in body)]
-        least = max(len(c) for c in column)
-        fixed = widths[i]
-        table.add_column(
-            shown,
-            justify="right",
-            no_wrap=True,
-            overflow="fold",
-            min_width=least,
-            width=fixed,
-        )
-    for cells in body:
-        table.add_row(
-            *(_wrap(c, widths[i]) if headers[i] in WRAPPING else c for i, c in enumerate(cells))
-        )
-
+    shown = [SPLIT_HEADERS.get(h, h) if split else h for h in headers]
+    cells = [
+        [_wrap(c, widths[i]) if headers[i] in WRAPPING else c for i, c in enumerate(row)]
+        for row in body
+    ]
+    heading = title(report)
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -235,7 +209,11 @@ def to_text(
         markup=False,
         soft_wrap=False,
     )
-    console.print(table)
+    lines = _plain_table(heading, shown, headers, widths, cells)
+    if lines is None:
+        console.print(_rich_table(heading, shown, headers, widths, cells))
+    else:
+        buffer.write("".join(line + "\n" for line in lines))
     if links is not None and not links_inline:
         joins = LabelledLines()
         previous = "input"
@@ -245,7 +223,7 @@ def to_text(
             previous = r.name
         console.print()
         console.print("Connections (where a layer does not read the row above it):")
-        console.print(_grid(joins))
+        _print_grid(console, buffer, joins)
     if not costs_inline:
         costs = LabelledLines()
         for r in rows:
@@ -253,22 +231,166 @@ def to_text(
             costs.items.append(("", f"memory {short_bytes(r.activation_bytes)}"))
         console.print()
         console.print("Costs per layer (activation memory per sample):")
-        console.print(_grid(costs))
+        _print_grid(console, buffer, costs)
     console.print()
-    console.print(_grid(summary(report, batch)))
+    _print_grid(console, buffer, summary(report, batch))
     if formulas:
         formula_rows = LabelledLines(
             [(r.name if i == 0 else "", f) for r in rows for i, f in enumerate(r.formulas)]
         )
         console.print()
         console.print("Size formulas (output size per spatial axis):")
-        console.print(_grid(formula_rows))
+        _print_grid(console, buffer, formula_rows)
     warnings = warning_lines(report)
     if warnings:
         console.print()
         for w in warnings:
             console.print(w)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def _plain(texts: Sequence[str]) -> bool:
+    """Printable ASCII only: one character per column, nothing rich would expand or wrap."""
+    return all(t.isascii() and t.isprintable() for t in texts)
+
+
+def _plain_table(
+    heading: str,
+    shown: list[str],
+    headers: list[str],
+    widths: list[int],
+    cells: list[list[str]],
+) -> list[str] | None:
+    """The lines rich draws for the table, written directly: rich measures and renders every
+    cell through its segments, seconds for a table of 2,000 rows. None where rich would do
+    more than pad each line to its column (wrap the title or a line, expand a wide or control
+    character): rich draws those tables itself."""
+    total = sum(widths) + GAP * (len(widths) - 1)
+    if not cells or len(heading) > total or not _plain([heading]):
+        return None
+    right = [h not in WRAPPING for h in headers]
+
+    def rows(texts: list[str], bottom: bool = False) -> list[str]:
+        """A row's lines; rich aligns header cells to the bottom, body cells to the top."""
+        parts = [t.split("\n") for t in texts]
+        for column, lines in enumerate(parts):
+            if not _plain(lines) or any(len(line) > widths[column] for line in lines):
+                raise _NotPlain
+        height = max(len(lines) for lines in parts)
+        if bottom:
+            parts = [[""] * (height - len(lines)) + lines for lines in parts]
+        out = []
+        for k in range(height):
+            out.append(
+                (" " * GAP).join(
+                    (lines[k].rstrip().rjust(w) if r else lines[k].ljust(w))
+                    if k < len(lines)
+                    else " " * w
+                    for lines, w, r in zip(parts, widths, right)
+                )
+            )
+        return out
+
+    try:
+        lines = [heading, *rows(shown, bottom=True), "\u2500" * total]
+        for row in cells:
+            lines += rows(row)
+    except _NotPlain:
+        return None
+    return lines
+
+
+class _NotPlain(Exception):
+    """A cell rich would draw differently from a padded line."""
+
+
+def _rich_table(
+    heading: str,
+    shown: list[str],
+    headers: list[str],
+    widths: list[int],
+    cells: list[list[str]],
+) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+        show_edge=False,
+        title=heading,
+        title_justify="left",
+    )
+    for i, header in enumerate(headers):
+        column = [*shown[i].split("\n"), *(row[i] for row in cells)]
+        if header in WRAPPING:
+            # wrapped at spaces only: no cell narrower than its longest word
+            table.add_column(
+                shown[i], overflow="fold", min_width=_longest_word(column), width=widths[i]
+            )
+            continue
+        table.add_column(
+            shown[i],
+            justify="right",
+            no_wrap=True,
+            overflow="fold",
+            min_width=max(len(c) for c in column),
+            width=widths[i],
+        )
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
+def _print_grid(console: Any, buffer: io.StringIO, lines: LabelledLines) -> None:
+    """Two columns, label and value, as rich's grid lays them out; written directly (as the
+    table is) for plain text, the values wrapped as rich wraps them."""
+    items = lines.items
+    width = console.width
+    if items and _plain([t for item in items for t in item]):
+        label = max(len(a) for a, _ in items)
+        value = max(len(b) for _, b in items)
+        if label and label + 2 < width:
+            room = value if label + 2 + value <= width else width - label - 2
+            out = []
+            for a, b in items:
+                first, *more = _divide(b, room)
+                out.append(f"{a:<{label}}  {first}")
+                out += [f"{'':<{label}}  {piece}" for piece in more]
+            buffer.write("".join(line + "\n" for line in out))
+            return
+    console.print(_grid(lines))
+
+
+_WORD = re.compile(r"\s*\S+\s*")
+"""A word and the spaces after it, as rich's ``divide_line`` reads words."""
+
+
+def _divide(text: str, width: int) -> list[str]:
+    """``text`` in the lines rich wraps it to (``rich._wrap.divide_line``, one cell per
+    character): whole words where they fit, a word longer than a line folded."""
+    breaks: list[int] = []
+    offset = 0
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group()
+        length = len(word.rstrip())
+        if width - offset >= length:
+            offset += len(word)
+        elif length > width:
+            chunks = [word[i : i + width] for i in range(0, len(word), width)]
+            for k, chunk in enumerate(chunks):
+                if start:
+                    breaks.append(start)
+                if k == len(chunks) - 1:
+                    offset = len(chunk)
+                else:
+                    start += len(chunk)
+        elif offset and start:
+            breaks.append(start)
+            offset = len(word)
+    bounds = [0, *breaks, len(text)]
+    return [text[a:b].rstrip() for a, b in itertools.pairwise(bounds)]
 
 
 def _grid(lines: LabelledLines) -> Any:
