@@ -120,10 +120,38 @@ def scale(value: Value, factor: int) -> Value:
     every term and sorting them again."""
     if isinstance(value, int) or factor in (0, 1):
         return value * factor
+    kept = _scaled_in_order(value, factor)
+    if kept is not None:
+        return kept
     try:
         return _whole(_assemble(*_collect([value], factor)))
     except _Unusual:
         return _whole(value * factor)
+
+
+def _scaled_in_order(value: Any, factor: int) -> Any | None:
+    """``value * factor`` without sorting again, where the order cannot change; else None.
+
+    sympy orders two terms ``c*x`` and ``d*y`` by their coefficients first when both are
+    plain Integers (not the singletons 1 and -1, which compare by class), then by the rest.
+    Where every term has such a coefficient, multiplying all of them by the same factor above
+    1 keeps each comparison, so the terms keep their order: a total of MACs or activations
+    (``64*s0*s1 + ...``) scales in one pass.
+    """
+    import sympy
+
+    if factor < 2 or not getattr(value, "is_Add", False):
+        return None
+    args = value.args
+    constant = args[0] if args[0].is_Integer else None
+    terms = args[1:] if constant is not None else args
+    for t in terms:
+        if not (t.is_Mul and t.args[0].is_Integer and abs(t.args[0]) >= 2 and t.is_commutative):
+            return None
+    out = [t._new_rawargs(sympy.Integer(int(t.args[0]) * factor), *t.args[1:]) for t in terms]
+    if constant is not None:
+        out.insert(0, sympy.Integer(int(constant) * factor))
+    return sympy.Add._exec_constructor_postprocessors(sympy.Add._from_args(out))
 
 
 def _whole(value: Any) -> Value:

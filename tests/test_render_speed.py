@@ -95,6 +95,27 @@ def test_sums_and_multiples_are_sympys(terms: list[Any], factor: int) -> None:
     assert same(scale(total, factor), expected * factor), (total, factor)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([-7, -3, -2, 2, 3, 64, 100]),
+            st.lists(st.sampled_from(NAMES), min_size=1, max_size=3, unique=True),
+        ),
+        min_size=2,
+        max_size=9,
+    ),
+    st.integers(-9, 9),
+    st.sampled_from([2, 3, 16, 128]),
+)
+def test_multiples_of_sums_with_coefficients_keep_sympys_order(
+    terms: list[tuple[int, list[str]]], constant: int, factor: int
+) -> None:
+    """Where no term has the coefficient 1 or -1, scaling keeps the order without a sort."""
+    value = sympy.Add(constant, *(c * sympy.Mul(*map(symbol, names)) for c, names in terms))
+    assert same(scale(value, factor), value * factor)
+
+
 def test_totals_of_symbolic_layers_are_sympys() -> None:
     report = archspec.analyze(archspec.loads(symbolic_filters(60)))
     totals = report.totals
