@@ -146,7 +146,22 @@ def delta(old: Any, new: Any, unit: Callable[[Any], str] = exact_text) -> str:
     return text
 
 
+def _compared(row: LayerRow) -> tuple[Any, ...]:
+    """What ``_LAYER_FIELDS`` print; equal values print alike, so equal rows need no text."""
+    return (
+        row.type,
+        row.inputs,
+        row.output_shape,
+        row.trainable_params,
+        row.non_trainable_params,
+        row.macs,
+        row.receptive_field,
+    )
+
+
 def _row_change(old: LayerRow, new: LayerRow) -> LayerChange | None:
+    if _compared(old) == _compared(new):
+        return None
     changes = []
     for what, get in _LAYER_FIELDS:
         a, b = get(old), get(new)
