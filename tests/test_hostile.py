@@ -48,7 +48,7 @@ proportionally more, and a faster one no less."""
 
 REFERENCE_SECONDS = 0.4
 """A fresh ``python -m archspec check specs/lenet5.yaml`` on the idle 2-core machine whose
-figures SECURITY.md gives (startup ~0.3 s)."""
+first table SECURITY.md gives: its start-up (~0.3 s) and a small spec, an estimate."""
 
 MEGABYTES = 300
 """Peak resident memory of that process."""
