@@ -164,22 +164,7 @@ def test_canonical_text_of_every_size_of_a_spec_is_the_expressions(path: Path) -
 
 
 def console(width: int) -> tuple[Any, io.StringIO]:
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    return (
-        Console(
-            file=buffer,
-            width=width,
-            color_system=None,
-            force_terminal=False,
-            highlight=False,
-            emoji=False,
-            markup=False,
-            soft_wrap=False,
-        ),
-        buffer,
-    )
+    return text_module.plain_console(width)
 
 
 def lines(buffer: io.StringIO) -> list[str]:
@@ -218,15 +203,7 @@ def test_plain_table_is_richs(body: list[list[str]], width: int, heading: str) -
         HEADERS, body, 1 << 16, narrowest=True
     )
     assert widths is not None
-    split = text_module._natural(HEADERS, body) > width
-    shown = [text_module.SPLIT_HEADERS.get(h, h) if split else h for h in HEADERS]
-    cells = [
-        [
-            text_module._wrap(c, widths[i]) if HEADERS[i] in text_module.WRAPPING else c
-            for i, c in enumerate(row)
-        ]
-        for row in body
-    ]
+    shown, cells = text_module._layout(HEADERS, body, widths, width)
     total = sum(widths) + text_module.GAP * (len(widths) - 1)
     fast = text_module._plain_table(heading, shown, HEADERS, widths, cells)
     slow, buffer = console(max(width, total))

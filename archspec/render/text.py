@@ -153,6 +153,39 @@ def _symbolic_costs(rows: Sequence[DisplayRow]) -> bool:
     return any(concrete(r.macs) is None or concrete(r.activation_elements) is None for r in rows)
 
 
+def plain_console(width: int) -> tuple[Any, io.StringIO]:
+    """The console every text report is drawn on: no colour, markup, emoji or soft wrap, so
+    what rich draws and what ``_plain_table`` writes can be the same characters."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=False,
+    )
+    return console, buffer
+
+
+def _layout(
+    headers: list[str], body: list[list[str]], widths: list[int], width: int
+) -> tuple[list[str], list[list[str]]]:
+    """The headers as shown (split over two lines when the table is narrowed) and the cells
+    wrapped to their columns."""
+    split = _natural(headers, body) > width
+    shown = [SPLIT_HEADERS.get(h, h) if split else h for h in headers]
+    cells = [
+        [_wrap(c, widths[i]) if headers[i] in WRAPPING else c for i, c in enumerate(row)]
+        for row in body
+    ]
+    return shown, cells
+
+
 def to_text(
     report: Report,
     *,
@@ -168,8 +201,6 @@ def to_text(
     folded into an 8-character cell cannot be read. Cells wrap at spaces, never inside a word;
     a graph gets a ``connected to`` column, and ``kernels`` adds each window's kernel/stride.
     """
-    from rich.console import Console
-
     rows = display_rows(report, depth)
     links = connections(list(rows))
     # what leaves the table when it is too wide: the connections, the row numbers, then the
@@ -191,24 +222,9 @@ def to_text(
         widths = _fit(headers, body, 1 << 16, narrowest=True)
         assert widths is not None  # any table fits in 65,536 columns
         table_width = sum(widths) + GAP * (len(widths) - 1)
-    split = _natural(headers, body) > width
-    shown = [SPLIT_HEADERS.get(h, h) if split else h for h in headers]
-    cells = [
-        [_wrap(c, widths[i]) if headers[i] in WRAPPING else c for i, c in enumerate(row)]
-        for row in body
-    ]
+    shown, cells = _layout(headers, body, widths, width)
     heading = title(report)
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=max(width, table_width),
-        color_system=None,
-        force_terminal=False,
-        highlight=False,
-        emoji=False,
-        markup=False,
-        soft_wrap=False,
-    )
+    console, buffer = plain_console(max(width, table_width))
     lines = _plain_table(heading, shown, headers, widths, cells)
     if lines is None:
         console.print(_rich_table(heading, shown, headers, widths, cells))
