@@ -447,6 +447,9 @@ def canonical_text(value: object) -> str:
 
 @lru_cache(maxsize=1 << 16, typed=True)
 def _canonical_text(value: Any) -> str:
+    plain = monomial_text(value)
+    if plain is not None:
+        return plain
     if not getattr(value, "free_symbols", None):
         return str(value)
     shape = _skeleton(value)
@@ -579,6 +582,9 @@ bracketed."""
 def _term_text(term: Any, outer: int, printer: Any) -> tuple[str, bool]:
     from sympy.printing.precedence import precedence
 
+    plain = monomial_text(term)
+    if plain is not None:
+        return plain, False
     shape = _skeleton(term)
     if shape is None:
         return printer._print(term), precedence(term) < outer or term.is_Add
@@ -592,6 +598,37 @@ def _term_text(term: Any, outer: int, printer: Any) -> tuple[str, bool]:
         found = _TERMS[(key, outer)] = (printer._print(placeholder), wrapped)
     template, wrapped = found
     return _PLACEHOLDER_TEXT.sub(lambda m: names[int(m.group(1))], template), wrapped
+
+
+def monomial_text(term: Any) -> str | None:
+    """The text of a symbol or of ``c*x*y`` (an integer ``c``, plain symbols) without a
+    printer's walk; None for anything else. Most values of a network with symbolic filters
+    are such monomials (a layer's filters, MACs, activations; each term of a total), each in
+    symbols of its own, so no skeleton repeats and its memo never hits.
+
+    It is both their canonical text and sympy's in a sum's stored order: a monomial is its own
+    canonical form; a symbol prints as its name and a product's factors in their stored order,
+    which for distinct plain names is the names' order that printing sorts them into, joined
+    by ``*``, with a coefficient of -1 written as the sign alone. A monomial never brackets in
+    a sum: even with a negative coefficient its precedence is the sum's own.
+    """
+    import sympy
+
+    if type(term) is sympy.Symbol:
+        return str(term.name)
+    if not getattr(term, "is_Mul", False):
+        return None
+    args = term.args
+    first = args[0]
+    factors = args[1:] if first.is_Integer else args
+    if not factors or any(type(f) is not sympy.Symbol for f in factors):
+        return None
+    if len({f.name for f in factors}) != len(factors):
+        return None  # one name, two symbols: printed in an order of their assumptions
+    names = "*".join(f.name for f in factors)
+    if factors is args:
+        return names
+    return "-" + names if first == -1 else f"{int(first)}*{names}"
 
 
 def _flatten(value: Any) -> Any:
@@ -609,4 +646,11 @@ def _flatten(value: Any) -> Any:
     return value.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)), flatten)
 
 
-__all__ = ["canonical", "canonical_text", "same_value", "text", "unordered_text"]
+__all__ = [
+    "canonical",
+    "canonical_text",
+    "monomial_text",
+    "same_value",
+    "text",
+    "unordered_text",
+]

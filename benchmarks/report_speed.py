@@ -15,6 +15,7 @@ between runs.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,9 +41,12 @@ def symbolic_filters(count: int, strides_on_last: bool = False) -> str:
 
 
 DRIVER = """
-import sys, time
+import gc, os, sys, time
 start = time.perf_counter()
 import archspec
+if os.environ.get("COLLECTOR") != "python":
+    from archspec.cli import COLLECTOR_THRESHOLDS
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)  # as the command line sets them
 from archspec.limits import Limits
 limits = Limits(max_nodes=10**7)
 what, paths = sys.argv[1], sys.argv[2:]
@@ -67,7 +71,7 @@ print(analysed - start, time.perf_counter() - analysed)
 """
 """One command's work in a fresh process (nothing cached from another), with the node limit
 raised: the 5,000-layer spec is over the default 50,000 nodes, and only ``check`` takes
-``--limit``."""
+``--limit``. ``COLLECTOR=python`` leaves the cycle collector at Python's thresholds."""
 
 
 def best_of(command: list[str], repeat: int) -> float:
@@ -79,7 +83,9 @@ def best_of(command: list[str], repeat: int) -> float:
     return min(times)
 
 
-def driven(what: str, paths: list[Path], repeat: int) -> tuple[float, float]:
+def driven(
+    what: str, paths: list[Path], repeat: int, collector: str = "archspec"
+) -> tuple[float, float]:
     """Best of ``repeat``: seconds to load and analyse, and seconds to render."""
     best = (float("inf"), float("inf"))
     for _ in range(repeat):
@@ -88,6 +94,7 @@ def driven(what: str, paths: list[Path], repeat: int) -> tuple[float, float]:
             check=True,
             capture_output=True,
             text=True,
+            env={**os.environ, "COLLECTOR": collector},
         )
         analysed, rendered = map(float, done.stdout.split())
         best = min(best, (analysed, rendered), key=sum)
@@ -157,6 +164,17 @@ def main() -> None:
                     f"  {name:<26} {analysed:6.2f} + {took:5.2f} s  {whole / check:5.2f}x check",
                     flush=True,
                 )
+        count = args.layers[0]
+        spec, _, changed = spec_files(folder, count)
+        print(f"{count} layers, the cycle collector at Python's thresholds against archspec's:")
+        for name, what, paths in [
+            ("report --format json", "json", [spec]),
+            ("diff", "diff", [spec, changed]),
+        ]:
+            ours, theirs = (
+                sum(driven(what, paths, args.repeat, c)) for c in ("archspec", "python")
+            )
+            print(f"  {name:<26} {theirs:6.2f} s against {ours:5.2f} s  {theirs / ours:5.2f}x")
     if len(args.layers) > 1:
         small, large = args.layers[0], args.layers[-1]
         print(f"rendering, {small} -> {large} layers (linear: {large / small:.2f}x):")

@@ -137,6 +137,34 @@ def test_unordered_text_is_sympys(terms: list[Any]) -> None:
     assert canonical.unordered_text(value) == StrPrinter({"order": "none"}).doprint(value)
 
 
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([-100, -7, -2, -1, 1, 2, 3, 64]),
+            st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=9,
+    )
+)
+def test_monomials_print_as_sympy_prints_them(terms: list[tuple[int, list[str], bool]]) -> None:
+    """Monomials skip the printer and the canonical form: a coefficient, then the names; a
+    Dummy (printed ``_x``) must not pass as one of them."""
+
+    def factor(name: str, plain: bool) -> Any:
+        return sympy.Dummy(name) if plain and name == "x" else symbol(name)
+
+    value = sympy.Add(*(c * sympy.Mul(*(factor(n, p) for n in ns)) for c, ns, p in terms))
+    assert canonical.unordered_text(value) == StrPrinter({"order": "none"}).doprint(value)
+    for term in sympy.Add.make_args(value):
+        direct = canonical.monomial_text(term)
+        if direct is not None:
+            assert direct == StrPrinter({"order": "none"})._print(term), term
+            assert direct == direct_canonical_text(term), term
+
+
 def direct_canonical_text(value: Any) -> str:
     """The canonical text worked out on the expression itself, not on its skeleton."""
     return min(canonical._candidate_texts(value), key=lambda t: (len(t), t))
