@@ -1373,6 +1373,29 @@ def test_report_cost_grows_linearly_with_symbolic_layers() -> None:
     assert large < 20 * small, (small, large)
 
 
+@pytest.mark.slow  # 2,000 layers in a fresh process per command: make test runs it
+@pytest.mark.parametrize("template", spec_commands(), ids=" ".join)
+def test_two_thousand_symbolic_layers_in_every_command(tmp_path: Path, template: list[str]) -> None:
+    """The slowest input of round two, within the limits of check in every command that reads
+    a spec: 2,000 layers, each with filters of its own symbol, so no two rows print alike."""
+    path = write(tmp_path, "filters.yaml", _symbolic_filters(2000))
+    run = run_check(*command_line(template, path, str(tmp_path)))
+    assert run.code == 0 and "Traceback" not in run.output, run.output[-2000:]
+    assert run.seconds < budget(), f"{run.seconds:.2f} s, limit {budget():.2f} s"
+    assert run.megabytes < MEGABYTES, f"{run.megabytes:.0f} MB"
+
+
+@pytest.mark.slow  # two analyses of 2,000 layers in a fresh process: make test runs it
+def test_diff_of_two_thousand_changed_symbolic_layers(tmp_path: Path) -> None:
+    """The first layer's kernel changed, so every row's shape and MACs differ and print."""
+    old = _symbolic_filters(2000)
+    new = old.replace("kernel: 1}", "kernel: 3}", 1)
+    run = run_check("diff", write(tmp_path, "old.yaml", old), write(tmp_path, "new.yaml", new))
+    assert run.code == 0 and run.output.count("(6, 6, s") >= 2000, run.output[-2000:]
+    assert run.seconds < budget(), f"{run.seconds:.2f} s, limit {budget():.2f} s"
+    assert run.megabytes < MEGABYTES, f"{run.megabytes:.0f} MB"
+
+
 # --- 9. generators of round two's classes, for the fuzz tests here and scripts/fuzz.py ------
 
 DIVISORS = ["(W-W)", "(H-H)", "W", "(H-3)", "(2*W-W-W)", "0", "(W-W+2)", "min(W, W) - W"]
