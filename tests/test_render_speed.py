@@ -153,10 +153,10 @@ def test_monomials_print_as_sympy_prints_them(terms: list[tuple[int, list[str], 
     """Monomials skip the printer and the canonical form: a coefficient, then the names; a
     Dummy (printed ``_x``) must not pass as one of them."""
 
-    def factor(name: str, plain: bool) -> Any:
-        return sympy.Dummy(name) if plain and name == "x" else symbol(name)
+    def factor(name: str, dummy: bool) -> Any:
+        return sympy.Dummy(name) if dummy and name == "x" else symbol(name)
 
-    value = sympy.Add(*(c * sympy.Mul(*(factor(n, p) for n in ns)) for c, ns, p in terms))
+    value = sympy.Add(*(c * sympy.Mul(*(factor(n, d) for n in ns)) for c, ns, d in terms))
     assert canonical.unordered_text(value) == StrPrinter({"order": "none"}).doprint(value)
     for term in sympy.Add.make_args(value):
         direct = canonical.monomial_text(term)
